@@ -1,0 +1,125 @@
+"""`pricefeed run | quote | devchain | settings`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from pricefeed.config import ConfigError, describe_settings, load_settings
+from pricefeed.errors import PricefeedError
+
+
+def _settings():
+    try:
+        return load_settings()
+    except ConfigError as e:
+        raise click.ClickException(f"bad configuration: {e}") from None
+
+
+@click.group()
+def main() -> None:
+    """Exact DEX quotes, served from a tiered cache."""
+
+
+@main.command()
+@click.option("--host", default=None, help="bind address (default: server.host)")
+@click.option("--port", default=None, type=int, help="port (default: server.port)")
+def run(host: str | None, port: int | None) -> None:
+    """Run the service."""
+    import uvicorn
+
+    settings = _settings()
+    sys.path.insert(0, str(Path.cwd()))
+    uvicorn.run(
+        "app:app",
+        host=host or settings.server.host,
+        port=port if port is not None else settings.server.port,
+        log_level=settings.server.log_level.lower(),
+    )
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("chain")
+@click.argument("token_in")
+@click.argument("token_out")
+@click.argument("amount", default="1")
+@click.option("--json", "as_json", is_flag=True, help="print the quote as JSON")
+def quote(chain: str, token_in: str, token_out: str, amount: str, as_json: bool) -> None:
+    """Quote AMOUNT (default 1) of TOKEN_IN in TOKEN_OUT on CHAIN, from the chain itself."""
+    from pricefeed.engine import QuoteEngine
+    from pricefeed.rpc.redact import install_log_redaction
+
+    install_log_redaction()
+    engine = QuoteEngine(_settings())
+
+    async def fetch():
+        try:
+            return await engine.quote(chain, token_in, token_out, amount)
+        finally:
+            await engine.close()
+
+    try:
+        q = asyncio.run(fetch())
+    except PricefeedError as e:
+        raise click.ClickException(f"{e.code}: {e.message}") from None
+    if as_json:
+        click.echo(json.dumps(q.to_json(), indent=2))
+        return
+    click.echo(
+        f"{q.amount_in} {q.token_in.symbol} -> {q.amount_out} {q.token_out.symbol}  on {q.chain} ({q.chain_id})"
+    )
+    click.echo(f"price  {q.price} {q.token_out.symbol} per {q.token_in.symbol}")
+    for hop in q.route:
+        fee = f" fee {hop.fee / 10_000:g}%" if hop.fee is not None else ""
+        click.echo(f"route  {hop.token_in} -> {hop.token_out}  {hop.dex}{fee}  pool {hop.pool}")
+    click.echo(f"block  {q.block_number}  {q.block_hash}")
+
+
+@main.command()
+@click.option("--port", default=8545, show_default=True, help="anvil's port")
+@click.option("--block-time", default=2, show_default=True, help="seconds between blocks")
+@click.option("--market/--no-market", default=False, help="random swaps every block")
+@click.option(
+    "--config-out", default="pricefeed.toml", show_default=True, type=click.Path(path_type=Path)
+)
+def devchain(port: int, block_time: int, market: bool, config_out: Path) -> None:
+    """Start anvil with Uniswap V2/V3 and test pools, and write a config that quotes it."""
+    from pricefeed.devchain.deploy import deploy
+    from pricefeed.devchain.market import Market
+    from pricefeed.devchain.node import Anvil
+
+    if config_out.exists() and "written by `pricefeed devchain`" not in config_out.read_text():
+        raise click.ClickException(
+            f"{config_out} exists and was not written by this command; pass --config-out"
+        )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so `with` stops anvil
+    with Anvil(port=port) as anvil:
+        deployment = deploy(anvil.url)
+        anvil.set_block_time(block_time)
+        config_out.write_text(deployment.config_toml(block_time))
+        click.echo(f"devchain on {anvil.url} (chain id 31337), config written to {config_out}")
+        click.echo("try: pricefeed quote devchain WETH USDC 1.5")
+        stop = threading.Event()
+        try:
+            if market:
+                click.echo("market: random swaps every block")
+                Market(deployment).run(stop)
+            else:
+                stop.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+@main.command()
+def settings() -> None:
+    """List every setting with its help text."""
+    for table, keys in describe_settings().items():
+        click.echo(f"[{table}]")
+        for key, text in keys.items():
+            click.echo(f"  {key:22} {text}")

@@ -1,0 +1,276 @@
+"""Settings: built-in defaults, then a TOML file, then environment overrides, parsed strictly.
+
+Every setting is declared once below with its default and its help text. A bad value stops
+start-up with a `ConfigError` naming the key and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
+MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
+ENV_PREFIX = "PRICEFEED__"
+
+Address = Annotated[str, Meta(pattern=r"^0x[0-9a-fA-F]{40}$", description="a 20-byte hex address")]
+
+
+def doc(description: str, **constraints: Any) -> Meta:
+    return Meta(description=description, **constraints)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the problem."""
+
+
+class _Section(Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class UniswapV2Dex(_Section, tag_field="kind", tag="uniswap_v2"):
+    name: Annotated[str, doc("unique venue name within the chain, shown in routes")]
+    factory: Annotated[Address, doc("UniswapV2Factory-style factory (getPair)")]
+    router: Annotated[Address | None, doc("router02-style router, informational")] = None
+    fee_bps: Annotated[int, doc("swap fee in basis points (30 = 0.3%)", ge=0, lt=10_000)] = 30
+
+
+class UniswapV3Dex(_Section, tag_field="kind", tag="uniswap_v3"):
+    name: Annotated[str, doc("unique venue name within the chain, shown in routes")]
+    factory: Annotated[Address, doc("UniswapV3Factory-style factory (getPool)")]
+    quoter: Annotated[Address, doc("QuoterV2 address")]
+    fees: Annotated[
+        list[Annotated[int, Meta(ge=1, lt=1_000_000)]],
+        doc("fee tiers to quote, in hundredths of a basis point", min_length=1),
+    ] = msgspec.field(default_factory=lambda: [500, 3000, 10000])
+
+
+Dex = UniswapV2Dex | UniswapV3Dex
+
+
+class TokenSettings(_Section):
+    symbol: Annotated[str, doc("ticker used in requests (case-insensitive)", min_length=1)]
+    address: Annotated[Address, doc("token contract address")]
+    decimals: Annotated[int, doc("ERC-20 decimals", ge=0, le=77)]
+    name: Annotated[str, doc("display name")] = ""
+
+
+class RpcSettings(_Section):
+    request_timeout: Annotated[
+        float, doc("seconds before one request to one endpoint is abandoned", gt=0)
+    ] = 10.0
+    hedge_after: Annotated[
+        float, doc("seconds without an answer before the next endpoint is also asked", gt=0, le=1.5)
+    ] = 1.0
+    breaker_failures: Annotated[
+        int, doc("consecutive failures that open an endpoint's circuit breaker", ge=1)
+    ] = 3
+    breaker_cooldown: Annotated[
+        float, doc("seconds an open breaker waits before a half-open probe", gt=0)
+    ] = 15.0
+    max_lag_blocks: Annotated[
+        int, doc("blocks behind the best head before an endpoint is demoted", ge=0)
+    ] = 3
+    rate_limit: Annotated[float, doc("requests per second allowed to each endpoint", gt=0)] = 25.0
+    retries: Annotated[
+        int, doc("rounds over all endpoints before a request fails", ge=1, le=10)
+    ] = 3
+    deadline: Annotated[float, doc("seconds a request may take in all, retries included", gt=0)] = (
+        20.0
+    )
+
+
+class ChainSettings(_Section):
+    chain_id: Annotated[int, doc("EIP-155 chain id", ge=1)]
+    rpc_urls: Annotated[
+        list[str],
+        doc("JSON-RPC endpoints (http/https); keys in them are redacted everywhere", min_length=1),
+    ]
+    multicall: Annotated[Address, doc("contract with Multicall3's aggregate3 ABI")] = MULTICALL3
+    multicall_gas_limit: Annotated[
+        int, doc("gas budget of one eth_call batch (the node's eth_call cap)", ge=1_000_000)
+    ] = 50_000_000
+    max_quotes_per_call: Annotated[int, doc("quotes that share one multicall", ge=1, le=1000)] = 50
+    block_time: Annotated[float, doc("seconds between blocks", gt=0)] = 12
+    hubs: Annotated[list[str], doc("token symbols used as the middle of two-hop routes")] = (
+        msgspec.field(default_factory=lambda: ["WETH", "USDC"])
+    )
+    infura_network: Annotated[
+        str, doc("Infura network slug; with INFURA_KEY set adds an Infura endpoint")
+    ] = ""
+    dexes: Annotated[list[Dex], doc("venues to quote on")] = msgspec.field(default_factory=list)
+    tokens: Annotated[list[TokenSettings], doc("known tokens")] = msgspec.field(
+        default_factory=list
+    )
+    rpc: Annotated[RpcSettings, doc("RPC pool tuning")] = msgspec.field(default_factory=RpcSettings)
+
+
+class ServerSettings(_Section):
+    host: Annotated[str, doc("address the HTTP server binds")] = "127.0.0.1"
+    port: Annotated[int, doc("HTTP port", ge=0, le=65535)] = 8000
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], doc("log level")] = "INFO"
+
+
+class Settings(_Section):
+    chains: Annotated[dict[str, ChainSettings], doc("chains by name")] = msgspec.field(
+        default_factory=dict
+    )
+    include_default_chains: Annotated[
+        bool, doc("keep the built-in Ethereum/Polygon/Arbitrum/Base chains")
+    ] = True
+    token_lists: Annotated[list[str], doc("paths of Uniswap Token List JSON files to load")] = (
+        msgspec.field(default_factory=list)
+    )
+    server: Annotated[ServerSettings, doc("HTTP server")] = msgspec.field(
+        default_factory=ServerSettings
+    )
+
+
+class _ListedToken(Struct):
+    chainId: int
+    address: Address
+    symbol: str
+    decimals: Annotated[int, Meta(ge=0, le=77)]
+    name: str = ""
+
+
+class _TokenList(Struct):
+    tokens: list[_ListedToken]
+
+
+def config_path(env: dict[str, str] | None = None) -> Path | None:
+    env = os.environ if env is None else env
+    if env.get("PRICEFEED_CONFIG"):
+        return Path(env["PRICEFEED_CONFIG"])
+    local = Path("pricefeed.toml")
+    return local if local.exists() else None
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Defaults, overlaid by the file at `path` (or the usual places), then by the environment."""
+    env = dict(os.environ if env is None else env)
+    path = path if path is not None else config_path(env)
+    data = _read_toml(DEFAULTS_FILE)
+    if path is not None:
+        if not path.exists():
+            raise ConfigError(f"config file {path} does not exist (PRICEFEED_CONFIG)")
+        user = _read_toml(path)
+        if user.get("include_default_chains", True) is False:
+            data["chains"] = {}
+        _merge(data, user)
+    _apply_env(data, env)
+    _add_infura(data, env.get("INFURA_KEY", ""))
+    source = f"{path}" if path is not None else "built-in defaults"
+    chains = data.pop("chains", {})
+    settings = _convert(data, Settings, "", source)
+    settings.chains = {
+        name: _convert(chain, ChainSettings, f"chains.{name}", source)
+        for name, chain in chains.items()
+    }
+    for list_path in settings.token_lists:
+        _add_token_list(settings, Path(list_path))
+    _check(settings)
+    return settings
+
+
+def _convert(data: Any, kind: type, where: str, source: str) -> Any:
+    try:
+        return msgspec.convert(data, kind)
+    except msgspec.ValidationError as e:
+        problem, _, at = str(e).partition(" - at `$")
+        key = (where + at.rstrip("`")).lstrip(".") or "(top level)"
+        raise ConfigError(f"{key}: {problem} (in {source} or PRICEFEED__ environment)") from None
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML: {e}") from None
+
+
+def _merge(base: dict, top: dict) -> None:
+    """Deep-merge `top` into `base`: tables merge key by key, anything else replaces."""
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _apply_env(data: dict, env: dict[str, str]) -> None:
+    """PRICEFEED__SERVER__PORT=8080 sets server.port; values are TOML values, else strings."""
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__")]
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        node = data
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: {'.'.join(keys)} does not name a setting")
+        node[keys[-1]] = value
+
+
+def _add_infura(data: dict, key: str) -> None:
+    if not key:
+        return
+    for chain in data.get("chains", {}).values():
+        if chain.get("infura_network"):
+            url = f"https://{chain['infura_network']}.infura.io/v3/{key}"
+            chain["rpc_urls"] = [url, *chain.get("rpc_urls", [])]
+
+
+def _add_token_list(settings: Settings, path: Path) -> None:
+    try:
+        listed = msgspec.json.decode(path.read_bytes(), type=_TokenList)
+    except (OSError, msgspec.DecodeError) as e:
+        raise ConfigError(f"token_lists: {path}: {e}") from None
+    by_id = {c.chain_id: c for c in settings.chains.values()}
+    for t in listed.tokens:
+        chain = by_id.get(t.chainId)
+        if chain is not None and all(x.address.lower() != t.address.lower() for x in chain.tokens):
+            chain.tokens.append(
+                TokenSettings(symbol=t.symbol, address=t.address, decimals=t.decimals, name=t.name)
+            )
+
+
+def _check(settings: Settings) -> None:
+    seen_ids: dict[int, str] = {}
+    for name, chain in settings.chains.items():
+        where = f"chains.{name}"
+        if chain.chain_id in seen_ids:
+            raise ConfigError(
+                f"{where}.chain_id: {chain.chain_id} is also {seen_ids[chain.chain_id]}'s chain id"
+            )
+        seen_ids[chain.chain_id] = name
+        for i, url in enumerate(chain.rpc_urls):
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(f"{where}.rpc_urls[{i}]: must be an http(s) URL")
+        dex_names = [d.name for d in chain.dexes]
+        if len(set(dex_names)) != len(dex_names):
+            raise ConfigError(f"{where}.dexes: names must be unique, got {dex_names}")
+        symbols = {t.symbol.lower() for t in chain.tokens}
+        for hub in chain.hubs:
+            if hub.lower() not in symbols:
+                raise ConfigError(f"{where}.hubs: {hub!r} is not one of the chain's tokens")
+
+
+def describe_settings() -> dict[str, dict[str, str]]:
+    """Each settings table's keys and their help text, from the declarations above."""
+    defs = msgspec.json.schema(Settings)["$defs"]
+    return {
+        table: {
+            key: prop.get("description", "") for key, prop in spec.get("properties", {}).items()
+        }
+        for table, spec in defs.items()
+    }

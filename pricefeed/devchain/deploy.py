@@ -1,0 +1,228 @@
+"""Deploy Uniswap V2/V3, test tokens and pools of varied depth onto a fresh anvil."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from web3 import Web3
+
+from pricefeed.devchain.build import Artifact, ensure_contracts, uniswap_artifact
+
+MIN_TICK, MAX_TICK = -887272, 887272
+TICK_SPACING = {100: 1, 500: 10, 3000: 60, 10000: 200}
+DEADLINE = 2**63
+
+
+@dataclass(frozen=True)
+class TokenSpec:
+    symbol: str
+    decimals: int
+    usd: Fraction  # reference price the pools are seeded around
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    dex: str  # "v2" or "v3"
+    a: str
+    b: str
+    depth_usd: int  # value of each side
+    fee: int | None = None  # V3 fee tier
+    skew_bps: int = 0  # this pool prices `a` that much above the reference
+    concentrated: bool = False  # add a narrow position around the price (V3 only)
+
+
+TOKENS = [
+    TokenSpec("WETH", 18, Fraction(3000)),
+    TokenSpec("USDC", 6, Fraction(1)),
+    TokenSpec("WBTC", 8, Fraction(60000)),
+    TokenSpec("DAI", 18, Fraction(1)),
+    TokenSpec("UNI", 18, Fraction(8)),
+    TokenSpec("LINK", 18, Fraction(15)),
+    TokenSpec("NOPE", 18, Fraction(1)),  # no pool anywhere: the "no route" case
+]
+
+# Depths and skews are chosen so that the best venue differs by pair, direction and amount:
+# V2 prices WETH 0.6% high (best for small WETH sales) but is shallower than V3's 0.05% pool.
+POOLS = [
+    PoolSpec("v2", "WETH", "USDC", 1_500_000, skew_bps=60),
+    PoolSpec("v3", "WETH", "USDC", 6_000_000, fee=500, concentrated=True),
+    PoolSpec("v3", "WETH", "USDC", 1_000_000, fee=3000, skew_bps=20),
+    PoolSpec("v3", "WETH", "USDC", 100_000, fee=10000, skew_bps=100),
+    PoolSpec("v2", "WBTC", "WETH", 600_000),
+    PoolSpec("v3", "WBTC", "WETH", 2_000_000, fee=3000),
+    PoolSpec("v3", "WBTC", "WETH", 200_000, fee=500, skew_bps=-30),
+    PoolSpec("v3", "WBTC", "USDC", 1_000_000, fee=3000, skew_bps=15),
+    PoolSpec("v2", "DAI", "USDC", 500_000, skew_bps=10),
+    PoolSpec("v3", "DAI", "USDC", 3_000_000, fee=500),
+    PoolSpec("v2", "UNI", "WETH", 200_000, skew_bps=-30),
+    PoolSpec("v3", "UNI", "WETH", 1_000_000, fee=3000),
+    PoolSpec("v3", "UNI", "WETH", 300_000, fee=10000, skew_bps=50),
+    PoolSpec("v2", "LINK", "USDC", 100_000),
+    PoolSpec("v3", "LINK", "WETH", 400_000, fee=3000, skew_bps=25),
+]
+
+
+@dataclass
+class Deployment:
+    url: str
+    deployer: str
+    multicall: str
+    weth: str
+    v2_factory: str
+    v2_router: str
+    v3_factory: str
+    position_manager: str
+    swap_router: str
+    quoter: str
+    tokens: dict[str, str] = field(default_factory=dict)  # symbol -> address
+    decimals: dict[str, int] = field(default_factory=dict)
+    pools: list[tuple[PoolSpec, str]] = field(default_factory=list)  # spec, pool address
+
+    def config_toml(self, block_time: int) -> str:
+        """The [chains.devchain] section that makes pricefeed quote this deployment."""
+        tokens = "".join(
+            f'\n[[chains.devchain.tokens]]\nsymbol = "{s}"\naddress = "{a}"\n'
+            f"decimals = {self.decimals[s]}\n"
+            for s, a in self.tokens.items()
+        )
+        return f"""# written by `pricefeed devchain`; rerunning it rewrites this file
+[chains.devchain]
+chain_id = 31337
+rpc_urls = ["{self.url}"]
+multicall = "{self.multicall}"
+multicall_gas_limit = 500000000
+block_time = {block_time}
+hubs = ["WETH", "USDC"]
+
+[[chains.devchain.dexes]]
+kind = "uniswap_v2"
+name = "uniswap-v2"
+factory = "{self.v2_factory}"
+router = "{self.v2_router}"
+
+[[chains.devchain.dexes]]
+kind = "uniswap_v3"
+name = "uniswap-v3"
+factory = "{self.v3_factory}"
+quoter = "{self.quoter}"
+fees = [500, 3000, 10000]
+{tokens}"""
+
+
+def deploy(url: str) -> Deployment:
+    w3 = Web3(Web3.HTTPProvider(url))
+    me = w3.eth.accounts[0]
+    ours = ensure_contracts()
+
+    def new(artifact: Artifact, *args):
+        tx = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor(*args)
+        receipt = w3.eth.wait_for_transaction_receipt(tx.transact({"from": me}))
+        return w3.eth.contract(address=receipt.contractAddress, abi=artifact.abi)
+
+    multicall = new(ours["Aggregator"])
+    weth = new(uniswap_artifact("WETH9"))
+    v2_factory = new(uniswap_artifact("UniswapV2Factory"), me)
+    v2_router = new(uniswap_artifact("UniswapV2Router02"), v2_factory.address, weth.address)
+    v3_factory = new(uniswap_artifact("UniswapV3Factory"))
+    npm = new(
+        uniswap_artifact("NonfungiblePositionManager"),
+        v3_factory.address,
+        weth.address,
+        "0x0000000000000000000000000000000000000000",  # token URI descriptor: unused here
+    )
+    swap_router = new(uniswap_artifact("SwapRouter"), v3_factory.address, weth.address)
+    quoter = new(uniswap_artifact("QuoterV2"), v3_factory.address, weth.address)
+
+    d = Deployment(
+        url=url,
+        deployer=me,
+        multicall=multicall.address,
+        weth=weth.address,
+        v2_factory=v2_factory.address,
+        v2_router=v2_router.address,
+        v3_factory=v3_factory.address,
+        position_manager=npm.address,
+        swap_router=swap_router.address,
+        quoter=quoter.address,
+    )
+    contracts = {"WETH": weth}
+    for t in TOKENS:
+        if t.symbol != "WETH":
+            contracts[t.symbol] = new(
+                ours["DevToken"], f"Devchain {t.symbol}", t.symbol, t.decimals
+            )
+        d.tokens[t.symbol] = contracts[t.symbol].address
+        d.decimals[t.symbol] = t.decimals
+
+    fund(w3, d, me, contracts)
+    for spec in POOLS:
+        d.pools.append((spec, _add_pool(w3, d, me, contracts, spec)))
+    return d
+
+
+def fund(w3: Web3, d: Deployment, account: str, contracts: dict | None = None) -> None:
+    """Give `account` ample balances of every token and approve both routers and the NPM."""
+    contracts = contracts or token_contracts(w3, d)
+    w3.provider.make_request("anvil_setBalance", [account, hex(10**36)])
+    contracts["WETH"].functions.deposit().transact({"from": account, "value": 10**33})
+    for symbol, token in contracts.items():
+        if symbol != "WETH":
+            token.functions.mint(account, 10 ** (d.decimals[symbol] + 15)).transact(
+                {"from": account}
+            )
+        for spender in (d.v2_router, d.swap_router, d.position_manager):
+            token.functions.approve(spender, 2**256 - 1).transact({"from": account})
+
+
+def token_contracts(w3: Web3, d: Deployment) -> dict:
+    abi = ensure_contracts()["DevToken"].abi
+    weth_abi = uniswap_artifact("WETH9").abi
+    return {
+        s: w3.eth.contract(address=a, abi=weth_abi if s == "WETH" else abi)
+        for s, a in d.tokens.items()
+    }
+
+
+def seed_amounts(d: Deployment, spec: PoolSpec) -> tuple[int, int]:
+    """Raw amounts of a and b worth `depth_usd` each, with a priced `skew_bps` above reference."""
+    prices = {t.symbol: t.usd for t in TOKENS}
+    skew = 1 + Fraction(spec.skew_bps, 10_000)
+    amount_a = Fraction(spec.depth_usd) / (prices[spec.a] * skew) * 10 ** d.decimals[spec.a]
+    amount_b = Fraction(spec.depth_usd) / prices[spec.b] * 10 ** d.decimals[spec.b]
+    return math.floor(amount_a), math.floor(amount_b)
+
+
+def _add_pool(w3: Web3, d: Deployment, me: str, contracts: dict, spec: PoolSpec) -> str:
+    amount_a, amount_b = seed_amounts(d, spec)
+    a, b = d.tokens[spec.a], d.tokens[spec.b]
+    if spec.dex == "v2":
+        router = w3.eth.contract(d.v2_router, abi=uniswap_artifact("UniswapV2Router02").abi)
+        router.functions.addLiquidity(a, b, amount_a, amount_b, 0, 0, me, DEADLINE).transact(
+            {"from": me}
+        )
+        factory = w3.eth.contract(d.v2_factory, abi=uniswap_artifact("UniswapV2Factory").abi)
+        return factory.functions.getPair(a, b).call()
+
+    (t0, amount0), (t1, amount1) = sorted(
+        [(a, amount_a), (b, amount_b)], key=lambda x: int(x[0], 16)
+    )
+    factory = w3.eth.contract(d.v3_factory, abi=uniswap_artifact("UniswapV3Factory").abi)
+    factory.functions.createPool(t0, t1, spec.fee).transact({"from": me})
+    pool_address = factory.functions.getPool(t0, t1, spec.fee).call()
+    pool = w3.eth.contract(pool_address, abi=uniswap_artifact("UniswapV3Pool").abi)
+    pool.functions.initialize(math.isqrt((amount1 << 192) // amount0)).transact({"from": me})
+
+    spacing = TICK_SPACING[spec.fee]
+    ranges = [(-(MAX_TICK // spacing) * spacing, (MAX_TICK // spacing) * spacing)]
+    if spec.concentrated:  # a narrow position, so large trades cross ticks
+        tick = math.floor(math.log(amount1 / amount0, 1.0001))
+        ranges.append(((tick - 500) // spacing * spacing, (tick + 500) // spacing * spacing))
+    npm = w3.eth.contract(
+        d.position_manager, abi=uniswap_artifact("NonfungiblePositionManager").abi
+    )
+    for lower, upper in ranges:
+        params = (t0, t1, spec.fee, lower, upper, amount0, amount1, 0, 0, me, DEADLINE)
+        npm.functions.mint(params).transact({"from": me})
+    return pool_address

@@ -1,0 +1,44 @@
+"""Quotes by the names users give: chain, token symbols or addresses, decimal amounts."""
+
+from __future__ import annotations
+
+from pricefeed.amounts import parse_amount
+from pricefeed.chains import Chain, Chains
+from pricefeed.config import Settings
+from pricefeed.errors import PricefeedError
+from pricefeed.quoter import Quote, Quoter, QuoteRequest
+from pricefeed.rpc import RpcPool
+
+
+class QuoteEngine:
+    """A quoter and an RPC pool per chain, made on first use."""
+
+    def __init__(self, settings: Settings):
+        self.chains = Chains(settings)
+        self._quoters: dict[str, Quoter] = {}
+
+    def quoter(self, chain: Chain) -> Quoter:
+        if chain.name not in self._quoters:
+            rpc = RpcPool(chain.name, chain.settings.rpc_urls, chain.settings.rpc)
+            self._quoters[chain.name] = Quoter(chain, rpc)
+        return self._quoters[chain.name]
+
+    def request(
+        self, chain_ref: str, token_in: str, token_out: str, amount: str = "1"
+    ) -> tuple[Chain, QuoteRequest]:
+        """Resolve and validate names; raises a PricefeedError naming what is wrong."""
+        chain = self.chains.get(chain_ref)
+        t_in, t_out = chain.token(token_in), chain.token(token_out)
+        if t_in.address == t_out.address:
+            raise PricefeedError(f"tokenIn and tokenOut are both {t_in.symbol}")
+        return chain, QuoteRequest(t_in, t_out, parse_amount(amount, t_in.decimals))
+
+    async def quote(
+        self, chain_ref: str, token_in: str, token_out: str, amount: str = "1"
+    ) -> Quote:
+        chain, request = self.request(chain_ref, token_in, token_out, amount)
+        return await self.quoter(chain).quote(request)
+
+    async def close(self) -> None:
+        for quoter in self._quoters.values():
+            await quoter.rpc.close()

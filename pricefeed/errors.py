@@ -1,0 +1,36 @@
+"""Errors a caller can act on. Each has a stable `code` and the HTTP status the API maps it to."""
+
+
+class PricefeedError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class UnknownChain(PricefeedError):
+    code, status = "unknown_chain", 404
+
+
+class UnknownToken(PricefeedError):
+    code, status = "unknown_token", 404
+
+
+class BadAddress(PricefeedError):
+    code, status = "bad_address", 422
+
+
+class BadAmount(PricefeedError):
+    code, status = "bad_amount", 422
+
+
+class NoRoute(PricefeedError):
+    code, status = "no_route", 404
+
+
+class UpstreamUnavailable(PricefeedError):
+    """No RPC endpoint of the chain could answer in time."""
+
+    code, status = "upstream_unavailable", 503

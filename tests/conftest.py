@@ -1,0 +1,67 @@
+"""Shared fixtures: one devchain per test session, real quote engines, fault proxies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pricefeed.config import load_settings
+from pricefeed.devchain.deploy import Deployment, deploy
+from pricefeed.devchain.node import Anvil
+from pricefeed.devchain.rpcproxy import RpcProxy
+from pricefeed.engine import QuoteEngine
+from pricefeed.rpc.redact import install_log_redaction
+
+ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redacted_logs():
+    install_log_redaction()
+
+
+@pytest.fixture(scope="session")
+def anvil():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with Anvil(log=ARTIFACTS / "anvil.log") as node:
+        yield node
+
+
+@pytest.fixture(scope="session")
+def devchain(anvil) -> Deployment:
+    return deploy(anvil.url)
+
+
+@pytest.fixture(scope="session")
+def config_file(devchain, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("config") / "pricefeed.toml"
+    path.write_text("include_default_chains = false\n" + devchain.config_toml(block_time=1))
+    return path
+
+
+@pytest.fixture(scope="session")
+def settings(config_file):
+    return load_settings(config_file, env={})
+
+
+@pytest.fixture
+async def engine(settings):
+    engine = QuoteEngine(settings)
+    yield engine
+    await engine.close()
+
+
+@pytest.fixture
+def proxy(anvil):
+    """Start fault-injecting proxies in front of the devchain; all stop after the test."""
+    started: list[RpcProxy] = []
+
+    def make() -> RpcProxy:
+        p = RpcProxy(anvil.url).start()
+        started.append(p)
+        return p
+
+    yield make
+    for p in started:
+        p.stop()
