@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from pricefeed.config import load_settings
@@ -65,3 +66,12 @@ def proxy(anvil):
     yield make
     for p in started:
         p.stop()
+
+
+def via(settings, urls: list[str], **rpc) -> object:
+    """`settings` with the devchain's endpoints replaced by `urls` and RPC tuning overridden."""
+    chain = settings.chains["devchain"]
+    chain = msgspec.structs.replace(
+        chain, rpc_urls=urls, rpc=msgspec.structs.replace(chain.rpc, **rpc)
+    )
+    return msgspec.structs.replace(settings, chains={"devchain": chain})

@@ -7,7 +7,6 @@ Used by the tests (a hung, failing, rate-limited or lagging endpoint) and by ben
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import threading
 from collections import Counter
@@ -88,8 +87,9 @@ class RpcProxy:
         for call in body if isinstance(body, list) else [body]:
             self.methods[call.get("method", "?")] += 1
         f = self.faults
-        if f.hang:
-            await asyncio.sleep(3600)
+        if f.hang:  # until the proxy stops
+            await self._stop.wait()
+            return web.Response(status=503, text="proxy stopped")
         if f.delay[1] > 0:
             await asyncio.sleep(random.uniform(*f.delay))
         if f.status is not None:
@@ -107,7 +107,7 @@ class RpcProxy:
             if call is None:
                 error = {"code": -32000, "message": "header not found"}
                 return {"jsonrpc": "2.0", "id": call_id, "error": error}
-        async with self._session.post(self.upstream, data=json.dumps(call)) as resp:
+        async with self._session.post(self.upstream, json=call) as resp:
             return await resp.json()
 
     @staticmethod
@@ -126,5 +126,5 @@ class RpcProxy:
 
     async def _forward_result(self, method: str, params: list):
         payload = {"jsonrpc": "2.0", "id": 0, "method": method, "params": params}
-        async with self._session.post(self.upstream, data=json.dumps(payload)) as resp:
+        async with self._session.post(self.upstream, json=payload) as resp:
             return (await resp.json())["result"]
