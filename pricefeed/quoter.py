@@ -191,8 +191,13 @@ class Quoter:
             if out is not None and (best is None or out > best[0]):
                 best = (out, c)
         pair = f"{request.token_in.symbol}->{request.token_out.symbol} on {self.chain.name}"
-        if best is None:
+        if not candidates:
             return NoRoute(f"no route with liquidity for {pair}, direct or through a hub token")
+        if best is None:
+            return NoRoute(
+                f"no route for {pair} can fill this amount ({len(candidates)} tried: "
+                "it is too small or too large for their liquidity)"
+            )
         if best[0] == 0:
             return NoRoute(f"{pair}: the amount is too small to buy any {request.token_out.symbol}")
         return self._quote(request, best[0], best[1], block)

@@ -1,0 +1,96 @@
+"""The command line: `pricefeed quote` prints an exact quote, `pricefeed run` serves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_exact_quotes import Oracle
+
+from pricefeed.devchain.node import free_port
+
+ROOT = Path(__file__).parent.parent
+PRICEFEED = str(Path(sys.executable).with_name("pricefeed"))
+
+
+def pricefeed(*args: str, config: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PRICEFEED_CONFIG": str(config)}
+    return subprocess.run([PRICEFEED, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_quote_prints_the_exact_quote_with_route_and_block(config_file, devchain):
+    done = pricefeed("quote", "devchain", "WETH", "USDC", "1.5", "--json", config=config_file)
+    assert done.returncode == 0, done.stderr
+    quote = json.loads(done.stdout)
+
+    best = Oracle(devchain).best("WETH", "USDC", 15 * 10**17, quote["blockNumber"])
+    assert quote["amountOutRaw"] == str(best)
+    assert quote["amountInRaw"] == "1500000000000000000"
+    assert quote["route"][0]["tokenIn"] == "WETH"
+    assert quote["blockHash"].startswith("0x")
+
+
+def test_quote_reads_like_a_sentence(config_file):
+    done = pricefeed("quote", "devchain", "weth", "usdc", "1.5", config=config_file)
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("1.5 WETH -> ")
+    assert lines[0].endswith(" USDC  on devchain (31337)")
+    assert lines[1].startswith("price  ") and lines[1].endswith(" USDC per WETH")
+    assert lines[2].startswith("route  WETH -> USDC  uniswap-")
+    assert lines[3].startswith("block  ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["devchain", "WETH", "USDC", "-1"], "bad_amount: amount must be greater than zero"),
+        (["mars", "WETH", "USDC"], "unknown_chain: no chain 'mars'"),
+        (["devchain", "DAI", "UNI"], "no_route: no route with liquidity for DAI->UNI"),
+    ],
+)
+def test_quote_explains_bad_input_and_fails(config_file, args, message):
+    done = pricefeed("quote", *args, config=config_file)
+    assert done.returncode == 1
+    assert message in done.stderr
+
+
+def test_a_bad_config_stops_the_cli_with_the_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\nport = 'x'\n")
+    done = pricefeed("quote", "devchain", "WETH", "USDC", config=bad)
+    assert done.returncode == 1
+    assert "bad configuration: server.port: Expected `int`, got `str`" in done.stderr
+
+
+def test_run_serves_health(config_file):
+    port = free_port()
+    env = {**os.environ, "PRICEFEED_CONFIG": str(config_file)}
+    server = subprocess.Popen(
+        [PRICEFEED, "run", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        body = _get_when_up(f"http://127.0.0.1:{port}/health")
+        assert body["status"] == "ok"
+        assert body["chains"]["devchain"]["chainId"] == 31337
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _get_when_up(url: str, timeout: float = 20.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return json.loads(resp.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
