@@ -19,7 +19,8 @@ class QuoteEngine:
 
     def quoter(self, chain: Chain) -> Quoter:
         if chain.name not in self._quoters:
-            rpc = RpcPool(chain.name, chain.settings.rpc_urls, chain.settings.rpc)
+            s = chain.settings
+            rpc = RpcPool(chain.name, s.rpc_urls, s.rpc, head_ttl=s.block_time)
             self._quoters[chain.name] = Quoter(chain, rpc)
         return self._quoters[chain.name]
 

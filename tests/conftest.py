@@ -54,6 +54,20 @@ async def engine(settings):
 
 
 @pytest.fixture
+async def engine_via(settings):
+    """Engines whose devchain endpoints are `urls` (proxies); all closed after the test."""
+    made: list[QuoteEngine] = []
+
+    def make(urls: list[str], **rpc) -> QuoteEngine:
+        made.append(QuoteEngine(via(settings, urls, **rpc)))
+        return made[-1]
+
+    yield make
+    for engine in made:
+        await engine.close()
+
+
+@pytest.fixture
 def proxy(anvil):
     """Start fault-injecting proxies in front of the devchain; all stop after the test."""
     started: list[RpcProxy] = []

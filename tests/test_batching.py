@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from itertools import cycle, islice
 
-from conftest import via
-
-from pricefeed.engine import QuoteEngine
 from pricefeed.quoter import Quote
 
 PAIRS = [("WETH", "USDC"), ("USDC", "WETH"), ("WBTC", "DAI"), ("LINK", "USDC"), ("USDC", "UNI")]
 AMOUNTS = ["1", "2.5", "10", "0.75", "40", "3", "0.125"]  # co-prime with PAIRS: 35 distinct
 
 
-async def quote_requests(engine: QuoteEngine, n: int):
+def quote_requests(engine, n: int):
     pairs = islice(cycle(PAIRS), n)
     amounts = cycle(AMOUNTS)
     return [engine.request("devchain", a, b, next(amounts))[1] for a, b in pairs]
 
 
-async def test_fifty_quotes_cost_exactly_one_eth_call(settings, proxy):
+async def test_fifty_quotes_cost_exactly_one_eth_call(engine_via, proxy):
     recorder = proxy()
-    engine = QuoteEngine(via(settings, [recorder.url]))
+    engine = engine_via([recorder.url])
     quoter = engine.quoter(engine.chains.get("devchain"))
-    requests = await quote_requests(engine, 50)
+    requests = quote_requests(engine, 50)
     await quoter.quote_many(requests[:5])  # learns which pools exist
     recorder.reset_counts()
 
@@ -32,27 +29,25 @@ async def test_fifty_quotes_cost_exactly_one_eth_call(settings, proxy):
     assert all(isinstance(q, Quote) for q in quotes)
     assert recorder.methods["eth_call"] == 1
     assert len({q.block_number for q in quotes}) == 1
-    await engine.close()
 
 
-async def test_the_fifty_first_quote_starts_a_second_call(settings, proxy):
+async def test_the_fifty_first_quote_starts_a_second_call(engine_via, proxy):
     recorder = proxy()
-    engine = QuoteEngine(via(settings, [recorder.url]))
+    engine = engine_via([recorder.url])
     quoter = engine.quoter(engine.chains.get("devchain"))
-    requests = await quote_requests(engine, 51)
+    requests = quote_requests(engine, 51)
     await quoter.quote_many(requests[:5])
     recorder.reset_counts()
 
     await quoter.quote_many(requests)
 
     assert recorder.methods["eth_call"] == 2
-    await engine.close()
 
 
-async def test_pool_lookups_are_remembered(settings, proxy):
+async def test_pool_lookups_are_remembered(engine_via, proxy):
     recorder = proxy()
-    engine = QuoteEngine(via(settings, [recorder.url]))
-    requests = await quote_requests(engine, 5)
+    engine = engine_via([recorder.url])
+    requests = quote_requests(engine, 5)
     quoter = engine.quoter(engine.chains.get("devchain"))
 
     await quoter.quote_many(requests)
@@ -61,4 +56,3 @@ async def test_pool_lookups_are_remembered(settings, proxy):
 
     assert first == 2  # pool look-ups, then the quotes
     assert recorder.methods["eth_call"] == 3
-    await engine.close()

@@ -7,11 +7,8 @@ import logging
 import time
 
 import pytest
-from conftest import via
-
 from pricefeed.config import RpcSettings
 from pricefeed.devchain.node import rpc
-from pricefeed.engine import QuoteEngine
 from pricefeed.errors import UpstreamUnavailable
 from pricefeed.rpc import RpcPool
 
@@ -34,16 +31,15 @@ async def test_a_hung_primary_is_answered_for_by_the_next_endpoint_within_1_5_s(
     await pool.close()
 
 
-async def test_a_quote_goes_through_while_the_primary_hangs(settings, proxy):
+async def test_a_quote_goes_through_while_the_primary_hangs(engine_via, proxy):
     hung, healthy = proxy(), proxy()
     hung.faults.hang = True
-    engine = QuoteEngine(via(settings, [hung.url, healthy.url]))
+    engine = engine_via([hung.url, healthy.url])
 
     quote = await engine.quote("devchain", "WETH", "USDC", "1")
 
     assert quote.amount_out_raw > 0
     assert healthy.methods["eth_call"] >= 1
-    await engine.close()
 
 
 async def test_the_breaker_opens_then_half_opens_and_closes(proxy):
@@ -88,22 +84,34 @@ async def test_a_failed_half_open_probe_opens_the_breaker_again(proxy):
     await pool.close()
 
 
-async def test_a_lagging_endpoint_is_demoted(anvil, settings, proxy):
+async def test_a_lagging_endpoint_is_demoted(anvil, engine_via, proxy):
     for _ in range(10):
         rpc(anvil.url, "evm_mine")
     lagging, current = proxy(), proxy()
     lagging.faults.lag = 6
-    engine = QuoteEngine(via(settings, [lagging.url, current.url], max_lag_blocks=3))
+    engine = engine_via([lagging.url, current.url], max_lag_blocks=3)
     quoter = engine.quoter(engine.chains.get("devchain"))
 
-    await quoter.rpc.probe_heads()
     quote = await engine.quote("devchain", "WETH", "USDC", "1")
 
     slow, fast = quoter.rpc.endpoints
     assert quoter.rpc.is_lagging(slow)
     assert quoter.rpc.ranked()[0] is fast
     assert quote.block_number == int(rpc(anvil.url, "eth_blockNumber"), 16)
-    await engine.close()
+
+
+async def test_each_endpoint_is_held_to_its_rate_limit(proxy):
+    counted = proxy()
+    pool = RpcPool("devchain", [counted.url], RpcSettings(rate_limit=5))
+
+    burst = [asyncio.ensure_future(pool.request("eth_blockNumber", [])) for _ in range(15)]
+    await asyncio.sleep(0.5)
+    reached_early = counted.http_requests
+    await asyncio.gather(*burst)
+
+    assert reached_early <= 8  # a bucket of 5, refilled at 5 per second
+    assert counted.http_requests == 15  # all served, none dropped
+    await pool.close()
 
 
 @pytest.mark.parametrize("fault", ["status", "hang"])

@@ -61,6 +61,9 @@ POOLS = [
     PoolSpec("v3", "UNI", "WETH", 300_000, fee=10000, skew_bps=50),
     PoolSpec("v2", "LINK", "USDC", 100_000),
     PoolSpec("v3", "LINK", "WETH", 400_000, fee=3000, skew_bps=25),
+    # Pools that exist but hold nothing: a quote must treat them as misses.
+    PoolSpec("v2", "WBTC", "USDC", 0),
+    PoolSpec("v3", "LINK", "USDC", 0, fee=500),
 ]
 
 
@@ -197,6 +200,8 @@ def seed_amounts(d: Deployment, spec: PoolSpec) -> tuple[int, int]:
 def _add_pool(w3: Web3, d: Deployment, me: str, contracts: dict, spec: PoolSpec) -> str:
     amount_a, amount_b = seed_amounts(d, spec)
     a, b = d.tokens[spec.a], d.tokens[spec.b]
+    if spec.depth_usd == 0:
+        return _add_empty_pool(w3, d, me, spec)
     if spec.dex == "v2":
         router = w3.eth.contract(d.v2_router, abi=uniswap_artifact("UniswapV2Router02").abi)
         router.functions.addLiquidity(a, b, amount_a, amount_b, 0, 0, me, DEADLINE).transact(
@@ -226,3 +231,17 @@ def _add_pool(w3: Web3, d: Deployment, me: str, contracts: dict, spec: PoolSpec)
         params = (t0, t1, spec.fee, lower, upper, amount0, amount1, 0, 0, me, DEADLINE)
         npm.functions.mint(params).transact({"from": me})
     return pool_address
+
+
+def _add_empty_pool(w3: Web3, d: Deployment, me: str, spec: PoolSpec) -> str:
+    a, b = d.tokens[spec.a], d.tokens[spec.b]
+    if spec.dex == "v2":
+        factory = w3.eth.contract(d.v2_factory, abi=uniswap_artifact("UniswapV2Factory").abi)
+        factory.functions.createPair(a, b).transact({"from": me})
+        return factory.functions.getPair(a, b).call()
+    factory = w3.eth.contract(d.v3_factory, abi=uniswap_artifact("UniswapV3Factory").abi)
+    factory.functions.createPool(a, b, spec.fee).transact({"from": me})
+    address = factory.functions.getPool(a, b, spec.fee).call()
+    pool = w3.eth.contract(address, abi=uniswap_artifact("UniswapV3Pool").abi)
+    pool.functions.initialize(2**96).transact({"from": me})  # initialized, no liquidity
+    return address

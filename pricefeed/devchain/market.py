@@ -41,7 +41,7 @@ class Market:
                     self.swap()
 
     def swap(self) -> None:
-        spec, _ = self.rng.choice(self.d.pools)
+        spec, _ = self.rng.choice([p for p in self.d.pools if p[0].depth_usd])
         token_in, token_out = (spec.a, spec.b) if self.rng.random() < 0.5 else (spec.b, spec.a)
         usd = Fraction(spec.depth_usd * self.rng.randint(5, 50), 10_000)  # 0.05%..0.5% of depth
         amount = int(usd / PRICES[token_in] * 10 ** self.d.decimals[token_in])

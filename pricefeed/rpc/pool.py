@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +28,11 @@ class _RoundFailed(Exception):
 
 
 class RpcPool:
-    def __init__(self, chain: str, urls: list[str], settings: RpcSettings):
+    def __init__(self, chain: str, urls: list[str], settings: RpcSettings, head_ttl: float = 2.0):
         self.chain = chain
         self.settings = settings
+        self.head_ttl = head_ttl  # seconds between head probes of every endpoint
+        self._heads_at = -1e18
         self.endpoints = [Endpoint(url, settings) for url in urls]
         self._stragglers: set[asyncio.Task] = set()
 
@@ -109,6 +112,9 @@ class RpcPool:
     def _let_finish(self, pending: dict[asyncio.Task, Endpoint]) -> None:
         """Slower requests run to their own timeout, so their endpoint's health is recorded."""
         for task in pending:
+            if task.done():
+                self._forget(task)
+                continue
             self._stragglers.add(task)
             task.add_done_callback(self._forget)
 
@@ -118,22 +124,29 @@ class RpcPool:
             task.exception()  # retrieved: a straggler's failure is already in its health
 
     async def latest_block(self) -> Block:
+        """The head block, from the best endpoint once every endpoint's head has been asked."""
+        await self._refresh_heads()
         block = await self.request("eth_getBlockByNumber", ["latest", False])
         return Block(int(block["number"], 16), block["hash"])
 
-    async def probe_heads(self) -> None:
-        """Ask every endpoint for its head, so laggards are known before they are used."""
+    async def _refresh_heads(self) -> None:
+        """Ask every endpoint for its head once per `head_ttl`, so laggards are demoted.
+
+        Only the very first time is waited for (up to `hedge_after`); later probes run in the
+        background and their answers rank the endpoints for the requests after them.
+        """
+        now = time.monotonic()
+        if now - self._heads_at < self.head_ttl:
+            return
+        self._heads_at = now
         probes = [
             asyncio.ensure_future(e.request("eth_blockNumber", []))
             for e in self.endpoints
             if e.can_try()
         ]
-        if probes:
+        if probes and self.best_head() is None:
             await asyncio.wait(probes, timeout=self.settings.hedge_after)
-            self._let_finish(dict.fromkeys(p for p in probes if not p.done()))  # type: ignore[arg-type]
-            for p in probes:
-                if p.done() and not p.cancelled():
-                    p.exception()
+        self._let_finish(dict.fromkeys(probes))  # type: ignore[arg-type]
 
     async def close(self) -> None:
         for task in list(self._stragglers):
