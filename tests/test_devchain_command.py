@@ -32,7 +32,9 @@ async def test_the_devchain_command_runs_a_moving_market_and_stops_anvil(tmp_pat
         while not changed and time.monotonic() < deadline:
             await asyncio.sleep(1)
             later = await _quotes(engine)
-            changed = any(a.amount_out_raw != b.amount_out_raw for a, b in zip(first, later))
+            changed = any(
+                a.amount_out_raw != b.amount_out_raw for a, b in zip(first, later, strict=True)
+            )
         assert later[0].block_number > first[0].block_number
         assert changed, "no quote moved although the market swaps every block"
         await engine.close()

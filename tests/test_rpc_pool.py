@@ -7,6 +7,7 @@ import logging
 import time
 
 import pytest
+
 from pricefeed.config import RpcSettings
 from pricefeed.devchain.node import rpc
 from pricefeed.errors import UpstreamUnavailable
