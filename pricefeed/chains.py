@@ -36,6 +36,10 @@ class Chain:
             self._by_symbol.setdefault(t.symbol.lower(), []).append(t)
         self.hubs = [self.token(symbol) for symbol in settings.hubs]
 
+    def remember(self, token: Token) -> None:
+        """Add a token learned from the chain; found by address only, so symbols stay ours."""
+        self._by_address.setdefault(token.address.lower(), token)
+
     def token(self, ref: str) -> Token:
         """A token by symbol (any case) or by address (any case)."""
         ref = ref.strip()
@@ -44,7 +48,7 @@ class Chain:
                 raise BadAddress(f"{ref!r} is not an address: expected 0x and 40 hex digits")
             token = self._by_address.get(ref.lower())
             if token is None:
-                raise UnknownToken(f"no token at {ref} is configured on {self.name}")
+                raise UnknownToken(f"no token at {ref} is known on {self.name}")
             return token
         found = self._by_symbol.get(ref.lower(), [])
         if len(found) == 1:

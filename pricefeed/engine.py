@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pricefeed.amounts import parse_amount
-from pricefeed.chains import Chain, Chains
+from pricefeed.chains import Chain, Chains, Token
 from pricefeed.config import Settings
-from pricefeed.errors import PricefeedError
+from pricefeed.errors import PricefeedError, UnknownToken
 from pricefeed.quoter import Quote, Quoter, QuoteRequest
 from pricefeed.rpc import RpcPool
+from pricefeed.tokens import fetch_token
 
 
 class QuoteEngine:
@@ -24,20 +25,31 @@ class QuoteEngine:
             self._quoters[chain.name] = Quoter(chain, rpc)
         return self._quoters[chain.name]
 
-    def request(
+    async def request(
         self, chain_ref: str, token_in: str, token_out: str, amount: str = "1"
     ) -> tuple[Chain, QuoteRequest]:
         """Resolve and validate names; raises a PricefeedError naming what is wrong."""
         chain = self.chains.get(chain_ref)
-        t_in, t_out = chain.token(token_in), chain.token(token_out)
+        t_in, t_out = await self.token(chain, token_in), await self.token(chain, token_out)
         if t_in.address == t_out.address:
             raise PricefeedError(f"tokenIn and tokenOut are both {t_in.symbol}")
         return chain, QuoteRequest(t_in, t_out, parse_amount(amount, t_in.decimals))
 
+    async def token(self, chain: Chain, ref: str) -> Token:
+        """A configured token, or any ERC-20 by address, read from the chain once."""
+        try:
+            return chain.token(ref)
+        except UnknownToken:
+            if not ref.strip().lower().startswith("0x"):
+                raise
+        token = await fetch_token(ref.strip(), chain.name, self.quoter(chain).call_latest)
+        chain.remember(token)
+        return token
+
     async def quote(
         self, chain_ref: str, token_in: str, token_out: str, amount: str = "1"
     ) -> Quote:
-        chain, request = self.request(chain_ref, token_in, token_out, amount)
+        chain, request = await self.request(chain_ref, token_in, token_out, amount)
         return await self.quoter(chain).quote(request)
 
     async def close(self) -> None:

@@ -106,7 +106,7 @@ class Quoter:
         pairs = {(r.token_in.address, r.token_out.address) for r in requests}
         pairs |= {(r.token_in.address, h) for r in requests for h in hubs}
         pairs |= {(h, r.token_out.address) for r in requests for h in hubs}
-        await self.book.learn(pairs, self._call_latest)
+        await self.book.learn(pairs, self.call_latest)
 
         block = await self.rpc.latest_block()
         results: list[Quote | PricefeedError] = [NoRoute("not quoted")] * len(requests)
@@ -231,7 +231,7 @@ class Quoter:
             fetched_at=datetime.now(UTC),
         )
 
-    async def _call_latest(self, calls: list[Call]) -> list[tuple[bool, bytes]]:
+    async def call_latest(self, calls: list[Call]) -> list[tuple[bool, bytes]]:
         limit = self.chain.settings.multicall_gas_limit * 0.8
         answers: list[tuple[bool, bytes]] = []
         chunk: list[Call] = []

@@ -10,17 +10,17 @@ PAIRS = [("WETH", "USDC"), ("USDC", "WETH"), ("WBTC", "DAI"), ("LINK", "USDC"), 
 AMOUNTS = ["1", "2.5", "10", "0.75", "40", "3", "0.125"]  # co-prime with PAIRS: 35 distinct
 
 
-def quote_requests(engine, n: int):
+async def quote_requests(engine, n: int):
     pairs = islice(cycle(PAIRS), n)
     amounts = cycle(AMOUNTS)
-    return [engine.request("devchain", a, b, next(amounts))[1] for a, b in pairs]
+    return [(await engine.request("devchain", a, b, next(amounts)))[1] for a, b in pairs]
 
 
 async def test_fifty_quotes_cost_exactly_one_eth_call(engine_via, proxy):
     recorder = proxy()
     engine = engine_via([recorder.url])
     quoter = engine.quoter(engine.chains.get("devchain"))
-    requests = quote_requests(engine, 50)
+    requests = await quote_requests(engine, 50)
     await quoter.quote_many(requests[:5])  # learns which pools exist
     recorder.reset_counts()
 
@@ -35,7 +35,7 @@ async def test_the_fifty_first_quote_starts_a_second_call(engine_via, proxy):
     recorder = proxy()
     engine = engine_via([recorder.url])
     quoter = engine.quoter(engine.chains.get("devchain"))
-    requests = quote_requests(engine, 51)
+    requests = await quote_requests(engine, 51)
     await quoter.quote_many(requests[:5])
     recorder.reset_counts()
 
@@ -47,7 +47,7 @@ async def test_the_fifty_first_quote_starts_a_second_call(engine_via, proxy):
 async def test_pool_lookups_are_remembered(engine_via, proxy):
     recorder = proxy()
     engine = engine_via([recorder.url])
-    requests = quote_requests(engine, 5)
+    requests = await quote_requests(engine, 5)
     quoter = engine.quoter(engine.chains.get("devchain"))
 
     await quoter.quote_many(requests)

@@ -89,7 +89,7 @@ def raw_amounts(decimals: int):
 @given(data=st.data())
 async def test_quote_is_the_best_on_chain_answer_to_the_wei(engine, devchain, oracle, a, b, data):
     amount = data.draw(raw_amounts(devchain.decimals[a]))
-    chain, request = engine.request("devchain", a, b, "1")
+    chain, request = await engine.request("devchain", a, b, "1")
     request = type(request)(request.token_in, request.token_out, amount)
     try:
         quote = await engine.quoter(chain).quote(request)
