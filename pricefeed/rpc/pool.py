@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +110,7 @@ class RpcPool:
                 ask_next()
         raise _RoundFailed("; ".join(errors) or "no endpoint could be asked")
 
-    def _let_finish(self, pending: dict[asyncio.Task, Endpoint]) -> None:
+    def _let_finish(self, pending: Iterable[asyncio.Task]) -> None:
         """Slower requests run to their own timeout, so their endpoint's health is recorded."""
         for task in pending:
             if task.done():
@@ -146,7 +147,7 @@ class RpcPool:
         ]
         if probes and self.best_head() is None:
             await asyncio.wait(probes, timeout=self.settings.hedge_after)
-        self._let_finish(dict.fromkeys(probes))  # type: ignore[arg-type]
+        self._let_finish(probes)
 
     async def close(self) -> None:
         for task in list(self._stragglers):
