@@ -1,30 +1,80 @@
-"""The pricefeed service: every route is listed here."""
+"""The pricefeed service: every route is listed here, and what runs beside them."""
 
 from __future__ import annotations
 
-from litestar import Litestar
+import asyncio
+from contextlib import asynccontextmanager
 
-from pricefeed import health
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+
+from pricefeed import api, health
 from pricefeed.config import Settings, load_settings
 from pricefeed.engine import QuoteEngine
+from pricefeed.feed import Feed
+from pricefeed.metrics import Metrics
 from pricefeed.rpc.redact import install_log_redaction
+from pricefeed.scheduler import Scheduler
+from pricefeed.store import Store
+from pricefeed.tasks import RefreshQueue, Runner
+from pricefeed.web import EXCEPTION_HANDLERS, timing
+
+ROUTES = [
+    api.price,
+    api.prices,
+    health.live,
+    health.ready,
+    health.health,
+]
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, queue_immediate: bool = False) -> Litestar:
     settings = settings or load_settings()
     install_log_redaction()
     engine = QuoteEngine(settings)
+    store = Store(settings.database.url, settings.database.busy_timeout_ms)
+    queue = RefreshQueue(settings.queue, store, immediate=queue_immediate)
+    metrics = Metrics()
+    feed = Feed(engine, store, settings.cache, metrics, submit=queue.submit)
 
-    async def close_engine() -> None:
-        await engine.close()
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        await store.open()
+        await feed.start()
+        queue.bind(run_on_loop(asyncio.get_running_loop(), feed))
+        loops = [asyncio.create_task(feed.run_background())]
+        if settings.queue.in_process and not queue_immediate:
+            queue.start_consumer()
+            loops.append(asyncio.create_task(Scheduler(store, queue, settings.cache.recent).run()))
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await asyncio.to_thread(queue.stop_consumer)  # workers may be waiting on this loop
+            await feed.close()
+            await engine.close()
+            await store.close()
 
     app = Litestar(
-        route_handlers=[health.live, health.health],
-        on_shutdown=[close_engine],
+        route_handlers=ROUTES,
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[timing],
+        openapi_config=OpenAPIConfig(title="pricefeed", version="0.1.0", path="/schema"),
+        request_max_body_size=1_000_000,
     )
-    app.state.engine = engine
-    app.state.settings = settings
+    app.state.update(settings=settings, engine=engine, store=store, queue=queue, feed=feed, metrics=metrics, ready=False)  # fmt: skip
     return app
 
 
-app = create_app()
+def run_on_loop(loop: asyncio.AbstractEventLoop, feed: Feed) -> Runner:
+    """A refresh runner for Huey's worker threads: the fetch itself runs on the service's loop."""
+
+    def run(chain: str, keys: list) -> int:
+        return asyncio.run_coroutine_threadsafe(feed.refresh(chain, keys), loop).result(timeout=120)
+
+    return run

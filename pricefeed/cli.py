@@ -37,7 +37,8 @@ def run(host: str | None, port: int | None) -> None:
     settings = _settings()
     sys.path.insert(0, str(Path.cwd()))
     uvicorn.run(
-        "app:app",
+        "app:create_app",
+        factory=True,
         host=host or settings.server.host,
         port=port if port is not None else settings.server.port,
         log_level=settings.server.log_level.lower(),

@@ -116,6 +116,46 @@ class ServerSettings(_Section):
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], doc("log level")] = "INFO"
 
 
+class DatabaseSettings(_Section):
+    url: Annotated[str, doc("SQLAlchemy async URL of the store (SQLite now, Postgres later)")] = (
+        "sqlite+aiosqlite:///var/pricefeed.db"
+    )
+    busy_timeout_ms: Annotated[int, doc("SQLite busy timeout, milliseconds", ge=0)] = 5000
+
+
+class QueueSettings(_Section):
+    path: Annotated[str, doc("SQLite file of the Huey queue")] = "var/queue.db"
+    workers: Annotated[int, doc("refresh worker threads", ge=1, le=64)] = 10
+    in_process: Annotated[bool, doc("run the consumer and scheduler inside the web process")] = True
+    poll: Annotated[float, doc("longest pause between queue polls, seconds", gt=0, le=1)] = 0.1
+    retries: Annotated[int, doc("retries of a failed refresh job", ge=0)] = 3
+    retry_delay: Annotated[float, doc("first retry delay, seconds; doubles each retry", ge=0)] = 1.0
+
+
+class CacheSettings(_Section):
+    l1_size: Annotated[int, doc("quotes held in memory (LRU)", ge=1)] = 100_000
+    fetch_deadline: Annotated[
+        float,
+        doc("seconds an on-demand fetch may take before the last known value is served", gt=0),
+    ] = 10.0
+    batch_limit: Annotated[int, doc("most pairs in one POST /prices", ge=1)] = 100
+    half_life: Annotated[
+        float, doc("seconds for a request's weight in popularity to halve", gt=0)
+    ] = 600.0
+    recent: Annotated[
+        float, doc("amounts requested within this many seconds are kept refreshed", gt=0)
+    ] = 3600.0
+    flush_interval: Annotated[
+        float, doc("seconds between writes of popularity to the store", gt=0)
+    ] = 1.0
+    retier_interval: Annotated[
+        float, doc("seconds between re-rankings of pairs into tiers", gt=0)
+    ] = 10.0
+    hysteresis: Annotated[
+        float, doc("a pair leaves a tier only past this multiple of its size", ge=1)
+    ] = 1.2
+
+
 class Settings(_Section):
     chains: Annotated[dict[str, ChainSettings], doc("chains by name")] = msgspec.field(
         default_factory=dict
@@ -128,6 +168,15 @@ class Settings(_Section):
     )
     server: Annotated[ServerSettings, doc("HTTP server")] = msgspec.field(
         default_factory=ServerSettings
+    )
+    database: Annotated[DatabaseSettings, doc("persistence")] = msgspec.field(
+        default_factory=DatabaseSettings
+    )
+    queue: Annotated[QueueSettings, doc("background refresh queue")] = msgspec.field(
+        default_factory=QueueSettings
+    )
+    cache: Annotated[CacheSettings, doc("cache and popularity")] = msgspec.field(
+        default_factory=CacheSettings
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from pricefeed.amounts import parse_amount
 from pricefeed.chains import Chain, Chains, Token
 from pricefeed.config import Settings
@@ -14,15 +17,16 @@ from pricefeed.tokens import fetch_token
 class QuoteEngine:
     """A quoter and an RPC pool per chain, made on first use."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time):
         self.chains = Chains(settings)
+        self.clock = clock  # stamps quotes; tests move it
         self._quoters: dict[str, Quoter] = {}
 
     def quoter(self, chain: Chain) -> Quoter:
         if chain.name not in self._quoters:
             s = chain.settings
             rpc = RpcPool(chain.name, s.rpc_urls, s.rpc, head_ttl=s.block_time)
-            self._quoters[chain.name] = Quoter(chain, rpc)
+            self._quoters[chain.name] = Quoter(chain, rpc, lambda: self.clock())
         return self._quoters[chain.name]
 
     async def request(
@@ -34,6 +38,14 @@ class QuoteEngine:
         if t_in.address == t_out.address:
             raise PricefeedError(f"tokenIn and tokenOut are both {t_in.symbol}")
         return chain, QuoteRequest(t_in, t_out, parse_amount(amount, t_in.decimals))
+
+    async def request_raw(
+        self, chain_name: str, token_in: str, token_out: str, amount: int
+    ) -> tuple[Chain, QuoteRequest]:
+        """The same, for keys the service already holds: addresses and a raw amount."""
+        chain = self.chains.get(chain_name)
+        tokens = await self.token(chain, token_in), await self.token(chain, token_out)
+        return chain, QuoteRequest(*tokens, amount)
 
     async def token(self, chain: Chain, ref: str) -> Token:
         """A configured token, or any ERC-20 by address, read from the chain once."""

@@ -2,7 +2,7 @@
 
 
 class PricefeedError(Exception):
-    code = "error"
+    code = "bad_request"
     status = 400
 
     def __init__(self, message: str):
@@ -34,3 +34,8 @@ class UpstreamUnavailable(PricefeedError):
     """No RPC endpoint of the chain could answer in time."""
 
     code, status = "upstream_unavailable", 503
+    retry_after = 5  # seconds
+
+
+class BatchTooLarge(PricefeedError):
+    code, status = "batch_too_large", 422

@@ -9,6 +9,8 @@ V3 quote could be asked, that is a second round trip, so it is not a candidate.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -87,8 +89,9 @@ class _Batch:
 
 
 class Quoter:
-    def __init__(self, chain: Chain, rpc: RpcPool):
+    def __init__(self, chain: Chain, rpc: RpcPool, clock: Callable[[], float] = time.time):
         self.chain = chain
+        self.clock = clock  # stamps fetched_at
         self.rpc = rpc
         self.venues: dict[str, Venue] = {d.name: make_venue(d) for d in chain.dexes}
         self.book = PoolBook(list(self.venues.values()))
@@ -228,7 +231,7 @@ class Quoter:
             ],
             block_number=block.number,
             block_hash=block.hash,
-            fetched_at=datetime.now(UTC),
+            fetched_at=datetime.fromtimestamp(self.clock(), UTC),
         )
 
     async def call_latest(self, calls: list[Call]) -> list[tuple[bool, bytes]]:

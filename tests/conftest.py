@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import msgspec
 import pytest
+from litestar.testing import AsyncTestClient
 
-from pricefeed.config import load_settings
+from app import create_app
+from pricefeed.config import DatabaseSettings, QueueSettings, load_settings
 from pricefeed.devchain.deploy import Deployment, deploy
 from pricefeed.devchain.node import Anvil
 from pricefeed.devchain.rpcproxy import RpcProxy
@@ -89,3 +93,43 @@ def via(settings, urls: list[str], **rpc) -> object:
         chain, rpc_urls=urls, rpc=msgspec.structs.replace(chain.rpc, **rpc)
     )
     return msgspec.structs.replace(settings, chains={"devchain": chain})
+
+
+class Clock:
+    """Wall time plus an offset the test moves forward, to age cached quotes."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def service(settings, tmp_path):
+    """Start the real app (store, feed, queue) on files in tmp_path; stopped after the test.
+
+    `immediate=True` runs refresh jobs inline (for tests that are not about the queue).
+    """
+    clients: list = []
+
+    @asynccontextmanager
+    async def start(urls: list[str] | None = None, immediate: bool = True, in_process: bool = True, data=tmp_path, **rpc):  # fmt: skip
+        s = via(settings, urls, **rpc) if urls else settings
+        s = msgspec.structs.replace(
+            s,
+            database=DatabaseSettings(url=f"sqlite+aiosqlite:///{data}/pricefeed.db"),
+            queue=QueueSettings(path=str(data / "queue.db"), in_process=in_process),
+        )
+        app = create_app(s, queue_immediate=immediate)
+        clock = Clock()
+        app.state.feed.clock = app.state.engine.clock = clock
+        async with AsyncTestClient(app) as client:
+            client.app, client.clock = app, clock
+            clients.append(client)
+            yield client
+
+    return start

@@ -1,0 +1,139 @@
+"""The public JSON API: parse, ask the feed, render. Rules live in the feed."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import Body, Parameter
+
+from pricefeed.errors import BatchTooLarge, PricefeedError
+from pricefeed.feed import Feed, Served
+from pricefeed.quoter import RouteHop
+
+
+class TokenInfo(msgspec.Struct):
+    symbol: str
+    address: str
+    decimals: int
+
+
+class Price(msgspec.Struct, rename="camel"):
+    chain: str
+    chain_id: int
+    token_in: TokenInfo
+    token_out: TokenInfo
+    amount_in: str
+    amount_in_raw: str
+    amount_out: str
+    amount_out_raw: str
+    price: str
+    route: list[RouteHop]
+    block_number: int
+    block_hash: str
+    fetched_at: str  # ISO 8601, UTC
+    age_ms: int
+    tier: int
+    cache: str  # "hit", "stale" or "miss"
+    stale: bool
+
+
+class ErrorDetail(msgspec.Struct):
+    code: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail
+
+
+class PairQuery(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    token_in: str
+    token_out: str
+    chain_name: str | None = None
+    chain: str | None = None
+    amount: str = "1"
+
+
+class PricesQuery(msgspec.Struct):
+    pairs: list[PairQuery]
+
+
+class Prices(msgspec.Struct):
+    """Results in request order: each a Price, or an ErrorBody ({"error": {code, message}})."""
+
+    results: list[dict]
+
+
+def render(served: Served) -> Price:
+    q = served.quote
+    return Price(
+        chain=q.chain,
+        chain_id=q.chain_id,
+        token_in=TokenInfo(q.token_in.symbol, q.token_in.address, q.token_in.decimals),
+        token_out=TokenInfo(q.token_out.symbol, q.token_out.address, q.token_out.decimals),
+        amount_in=q.amount_in,
+        amount_in_raw=str(q.amount_in_raw),
+        amount_out=q.amount_out,
+        amount_out_raw=str(q.amount_out_raw),
+        price=q.price,
+        route=q.route,
+        block_number=q.block_number,
+        block_hash=q.block_hash,
+        fetched_at=q.fetched_at.isoformat().replace("+00:00", "Z"),
+        age_ms=int(served.age * 1000),
+        tier=served.tier.tier,
+        cache=served.cache,
+        stale=served.stale,
+    )
+
+
+def cache_headers(served: Served) -> dict[str, str]:
+    """Headers that let a CDN in front keep this answer exactly as long as we would."""
+    tier = served.tier
+    fresh_for = max(0, math.floor(tier.ttl - served.age))
+    revalidate = max(0, math.floor(tier.stale_limit - max(served.age, tier.ttl)))
+    return {
+        "Cache-Control": f"public, max-age={fresh_for}, stale-while-revalidate={revalidate}",
+        "Age": str(math.floor(served.age)),
+    }
+
+
+def error(e: PricefeedError) -> ErrorBody:
+    return ErrorBody(ErrorDetail(e.code, e.message))
+
+
+@get("/price/{chain:str}/{token_in:str}/{token_out:str}", summary="Quote one pair")
+async def price(
+    request: Request,
+    chain: Annotated[str, Parameter(description="chain name or id")],
+    token_in: Annotated[str, Parameter(description="symbol or address")],
+    token_out: Annotated[str, Parameter(description="symbol or address")],
+    amount: Annotated[str, Parameter(description="decimal amount of tokenIn")] = "1",
+    max_age: Annotated[
+        float | None, Parameter(ge=0, description="seconds; fresher or wait")
+    ] = None,
+) -> Response[Price]:
+    feed: Feed = request.app.state.feed
+    served = await feed.serve(chain, token_in, token_out, amount, max_age)
+    return Response(render(served), headers=cache_headers(served))
+
+
+@post("/prices", summary="Quote many pairs", status_code=200)
+async def prices(request: Request, data: Annotated[PricesQuery, Body()]) -> Prices:
+    feed: Feed = request.app.state.feed
+    limit = request.app.state.settings.cache.batch_limit
+    if len(data.pairs) > limit:
+        raise BatchTooLarge(f"at most {limit} pairs per request, got {len(data.pairs)}")
+    items = []
+    for p in data.pairs:
+        items.append((p.chain_name or p.chain or "", p.token_in, p.token_out, p.amount))
+    results = await feed.serve_many(items)
+    return Prices(
+        [
+            msgspec.to_builtins(error(r) if isinstance(r, PricefeedError) else render(r))
+            for r in results
+        ]
+    )

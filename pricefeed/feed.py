@@ -1,0 +1,272 @@
+"""The lookup ladder: memory, then the store, then the chain; stale while it revalidates.
+
+L1 hit, age <= TTL             -> "hit", no I/O at all
+age <= the tier's stale limit  -> "stale" at once; a refresh is queued
+too stale, nothing, or max_age -> fetched now (single-flight, batched), "miss"
+that fetch fails               -> the last known value, marked by its age; else 503
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+
+from pricefeed.cache import LRU, Entry
+from pricefeed.config import CacheSettings
+from pricefeed.demand import DemandTracker
+from pricefeed.engine import QuoteEngine
+from pricefeed.errors import NoRoute, PricefeedError, UpstreamUnavailable
+from pricefeed.fetcher import Fetcher
+from pricefeed.metrics import Metrics
+from pricefeed.quoter import Quote, QuoteRequest
+from pricefeed.store import PairKey, QuoteKey, Store
+from pricefeed.tiers import LOWEST, PRIORITY_ON_DEMAND, PRIORITY_PREWARM, Tier, assign, decayed
+
+log = logging.getLogger(__name__)
+NO_ROUTE_TTL = 60.0  # seconds a "no route" answer is remembered
+
+
+class Served(msgspec.Struct, frozen=True):
+    quote: Quote
+    cache: str  # "hit", "stale" or "miss"
+    age: float  # seconds since the quote was fetched
+    tier: Tier
+
+    @property
+    def stale(self) -> bool:
+        return self.age > self.tier.ttl
+
+
+class Feed:
+    def __init__(
+        self,
+        engine: QuoteEngine,
+        store: Store,
+        settings: CacheSettings,
+        metrics: Metrics,
+        submit: Callable[[list[QuoteKey], int, float], object] | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.engine = engine
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics
+        self.submit = submit  # queues a refresh: (keys, priority, expires) -> awaitable
+        self.clock = clock
+        self.l1: LRU[QuoteKey, Entry] = LRU(settings.l1_size)
+        self.tiers: dict[int, Tier] = {}
+        self.pair_tiers: dict[PairKey, int] = {}
+        self.demand = DemandTracker(settings.half_life)
+        self.fetcher = Fetcher(engine, self.remember)
+        self._no_route: dict[QuoteKey, tuple[NoRoute, float]] = {}
+        self._queued: dict[QuoteKey, float] = {}  # refresh asked for, until
+        self._background: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        """Load tiers, pairs and the most wanted quotes from the store: a warm restart."""
+        self.tiers = await self.store.tiers()
+        for row in await self.store.pairs():
+            key = (row["chain"], row["token_in"], row["token_out"])
+            self.pair_tiers[key] = row["tier"]
+            self.demand.load(
+                key, (row["symbol_in"], row["symbol_out"]), row["score"], row["score_at"]
+            )
+        for stored in reversed(await self.store.recent_quotes(self.settings.l1_size)):
+            self.l1.put(_key(stored.quote), Entry(stored.quote, stored.fetched_at))
+
+    def tier(self, pair: PairKey) -> Tier:
+        return self.tiers[self.pair_tiers.get(pair, LOWEST)]
+
+    async def serve(
+        self,
+        chain: str,
+        token_in: str,
+        token_out: str,
+        amount: str = "1",
+        max_age: float | None = None,
+    ) -> Served:
+        _, request = await self.engine.request(chain, token_in, token_out, amount)
+        return await self.lookup(request_key(chain, request, self.engine), request, max_age)
+
+    async def serve_many(
+        self, items: list[tuple[str, str, str, str]]
+    ) -> list[Served | PricefeedError]:
+        """Many lookups at once: their misses reach the chain together, one multicall per chain."""
+
+        async def one(item):
+            try:
+                return await self.serve(*item)
+            except PricefeedError as e:
+                return e
+
+        return list(await asyncio.gather(*(one(i) for i in items)))
+
+    async def lookup(
+        self, key: QuoteKey, request: QuoteRequest, max_age: float | None = None
+    ) -> Served:
+        tier = self.tier(key[:3])
+        now = self.clock()
+        entry = self.l1.get(key)
+        if entry is None or now - entry.fetched_at > tier.ttl:
+            entry = await self._newer_in_store(key, entry)  # another process may have refreshed it
+        if entry is not None:
+            age = now - entry.fetched_at
+            if age <= tier.ttl and (max_age is None or age <= max_age):
+                return self._served(key, request, entry, "hit", age, tier, now)
+            if age <= tier.stale_limit and max_age is None:
+                self.refresh_soon([key], PRIORITY_ON_DEMAND, tier.ttl)
+                return self._served(key, request, entry, "stale", age, tier, now)
+        known = self._no_route.get(key)
+        if known is not None and now - known[1] < NO_ROUTE_TTL:
+            raise known[0]
+        try:
+            quote = await asyncio.wait_for(
+                asyncio.shield(self.fetcher.fetch(key, request)), self.settings.fetch_deadline
+            )
+        except NoRoute as e:
+            self._no_route[key] = (e, now)
+            raise
+        except (UpstreamUnavailable, TimeoutError) as e:
+            if entry is None:
+                raise UpstreamUnavailable(f"nothing cached for this pair and the chain did not answer: {e}") from None  # fmt: skip
+            self.metrics.emergency.inc()
+            age = self.clock() - entry.fetched_at
+            return self._served(key, request, entry, "hit" if age <= tier.ttl else "stale", age, tier, now)  # fmt: skip
+        age = max(0.0, self.clock() - quote.fetched_at.timestamp())
+        return self._served(key, request, Entry(quote, quote.fetched_at.timestamp()), "miss", age, tier, now)  # fmt: skip
+
+    def _served(self, key, request, entry, cache, age, tier, now) -> Served:
+        self.demand.note(key, (request.token_in.symbol, request.token_out.symbol), cache, now)
+        self.metrics.served(tier.tier, cache, age)
+        return Served(entry.quote, cache, age, tier)
+
+    async def _newer_in_store(self, key: QuoteKey, entry: Entry | None) -> Entry | None:
+        stored = await self.store.load_quote(key)
+        if stored is not None and (entry is None or stored.fetched_at > entry.fetched_at):
+            entry = Entry(stored.quote, stored.fetched_at)
+            self.l1.put(key, entry)
+        return entry
+
+    async def remember(self, quotes: list[Quote]) -> None:
+        """Fresh quotes: into the store, then into memory."""
+        await self.store.save_quotes(quotes)
+        for q in quotes:
+            key = _key(q)
+            current = self.l1.peek(key)
+            if current is None or current.quote.block_number <= q.block_number:
+                self.l1.put(key, Entry(q, q.fetched_at.timestamp()))
+            self._queued.pop(key, None)
+
+    async def refresh(self, chain: str, keys: list[QuoteKey]) -> int:
+        """Fetch these quotes again (a refresh job). Raises if the chain answered none of them."""
+        futures = []
+        for key in keys:
+            try:
+                _, request = await self.engine.request_raw(*key)
+            except PricefeedError as e:  # the token is gone from the config: nothing to refresh
+                log.info("refresh of %s skipped: %s", key, e)
+                continue
+            futures.append(self.fetcher.fetch(key, request))
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, UpstreamUnavailable | TimeoutError)]
+        if results and len(failures) == len(results):
+            raise failures[0]
+        return len(results) - len(failures)
+
+    def refresh_soon(self, keys: list[QuoteKey], priority: int, expires: float) -> None:
+        """Queue a refresh of these keys unless one was queued for them already."""
+        now = self.clock()
+        wanted = [k for k in keys if self._queued.get(k, 0.0) < now]
+        if not wanted or self.submit is None:
+            return
+        for k in wanted:
+            self._queued[k] = now + expires
+        self._spawn(self.submit(wanted, priority, expires))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
+
+    # background work of the serving process
+
+    async def flush(self) -> None:
+        """Write popularity and request counts; forget stale bookkeeping."""
+        await self.store.record_demand(self.demand.drain())
+        now = self.clock()
+        self._queued = {k: t for k, t in self._queued.items() if t > now}
+        self._no_route = {k: v for k, v in self._no_route.items() if now - v[1] < NO_ROUTE_TTL}
+
+    async def retier(self) -> dict[int, int]:
+        """Rank pairs by popularity (rising ones counted double) and move them between tiers."""
+        await self.flush()
+        self.tiers = await self.store.tiers()
+        now = self.clock()
+        rising = set(self.demand.rising(now))
+        rows = await self.store.pairs()
+        ranked, by_id = [], {}
+        for row in rows:
+            key = (row["chain"], row["token_in"], row["token_out"])
+            by_id[row["id"]] = key
+            if row["pinned_tier"] is not None:
+                self.pair_tiers[key] = row["pinned_tier"]
+                continue
+            score = decayed(row["score"], row["score_at"], now, self.settings.half_life)
+            ranked.append((score * (2.0 if key in rising else 1.0), row["id"], row["tier"]))
+        ranked.sort(key=lambda r: -r[0])
+        moves = assign([(pair_id, tier) for _, pair_id, tier in ranked], self.tiers, self.settings.hysteresis)  # fmt: skip
+        await self.store.set_tiers(moves)
+        for row in rows:
+            if row["pinned_tier"] is None:
+                self.pair_tiers[by_id[row["id"]]] = moves.get(row["id"], row["tier"])
+        self._prewarm(rising, now)
+        return moves
+
+    def _prewarm(self, rising: set[PairKey], now: float) -> None:
+        """Refresh the quotes of pairs with rising demand before they expire."""
+        due = []
+        for key in self.l1:
+            entry = self.l1.peek(key)
+            if key[:3] in rising and entry and now - entry.fetched_at > self.tier(key[:3]).ttl / 2:
+                due.append(key)
+        if due:
+            self.refresh_soon(due, PRIORITY_PREWARM, self.tier(due[0][:3]).ttl)
+
+    async def run_background(self) -> None:
+        """Flush demand every `flush_interval`, re-rank every `retier_interval`, until cancelled."""
+        last_retier = 0.0
+        while True:
+            await asyncio.sleep(self.settings.flush_interval)
+            try:
+                if time.monotonic() - last_retier >= self.settings.retier_interval:
+                    last_retier = time.monotonic()
+                    await self.retier()
+                else:
+                    await self.flush()
+            except Exception:
+                log.exception("feed background work failed; retrying next interval")
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.flush()
+
+
+def request_key(chain: str, request: QuoteRequest, engine: QuoteEngine) -> QuoteKey:
+    name = engine.chains.get(chain).name
+    return (name, request.token_in.address, request.token_out.address, request.amount_in)
+
+
+def _key(q: Quote) -> QuoteKey:
+    return (q.chain, q.token_in.address, q.token_out.address, q.amount_in_raw)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("background refresh request failed: %s", task.exception())

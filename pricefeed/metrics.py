@@ -1,0 +1,57 @@
+"""What the service counts. One registry feeds both /metrics (JSON) and Prometheus.
+
+The hot path only increments counters and appends to bounded deques; percentiles are worked
+out when someone asks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+WINDOW = 300.0  # seconds of latencies and ages kept for percentiles
+CACHE_STATES = ("hit", "stale", "miss")
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("pricefeed_requests", "API requests", ["route", "status"], registry=self.registry)  # fmt: skip
+        self.latency = Histogram("pricefeed_request_seconds", "API request latency", registry=self.registry)  # fmt: skip
+        self.served_total = Counter("pricefeed_served", "quotes served", ["tier", "cache"], registry=self.registry)  # fmt: skip
+        self.served_age = Histogram(
+            "pricefeed_served_age_seconds", "age of served quotes", ["tier"],
+            buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600), registry=self.registry,
+        )  # fmt: skip
+        self.emergency = Counter("pricefeed_emergency_stale", "last known values served because the chain failed", registry=self.registry)  # fmt: skip
+        self.counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CACHE_STATES, 0))
+        self.latencies: deque[tuple[float, float]] = deque(maxlen=20_000)  # (at, seconds)
+        self.ages: dict[int, deque[tuple[float, float]]] = defaultdict(lambda: deque(maxlen=5_000))
+        self.errors: deque[tuple[float, bool]] = deque(maxlen=20_000)  # (at, was a 5xx)
+
+    def served(self, tier: int, cache: str, age: float) -> None:
+        self.counts[tier][cache] += 1
+        self.served_total.labels(str(tier), cache).inc()
+        self.served_age.labels(str(tier)).observe(age)
+        self.ages[tier].append((time.time(), age))
+
+    def request(self, route: str, status: int, seconds: float) -> None:
+        now = time.time()
+        self.requests.labels(route, str(status)).inc()
+        self.latency.observe(seconds)
+        self.latencies.append((now, seconds))
+        self.errors.append((now, status >= 500))
+
+
+def percentiles(values: list[float], qs=(50, 95, 99)) -> dict[str, float]:
+    """Nearest-rank percentiles; zeros when there is nothing to rank."""
+    if not values:
+        return {f"p{q}": 0.0 for q in qs}
+    ordered = sorted(values)
+    return {f"p{q}": ordered[min(len(ordered) - 1, max(0, -(-q * len(ordered) // 100) - 1))] for q in qs}  # fmt: skip
+
+
+def recent(samples, now: float, window: float = WINDOW) -> list[float]:
+    return [v for at, v in samples if now - at <= window]

@@ -1,0 +1,52 @@
+"""The tier scheduler: every tick, due work is derived from the store and queued.
+
+Nothing is remembered between ticks, so work lost in a crash (a killed job, a dead worker)
+is found again as soon as its claim runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from pricefeed.store import Store
+from pricefeed.tasks import RefreshQueue
+from pricefeed.tiers import priority
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        queue: RefreshQueue,
+        recent: float,
+        tick: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.store = store
+        self.queue = queue
+        self.recent = recent
+        self.tick_seconds = tick
+        self.clock = clock
+
+    async def tick(self) -> int:
+        """Queue every due quote; returns how many were queued."""
+        tiers = await self.store.tiers()
+        due = await self.store.due(self.clock(), self.recent, tiers)
+        queued = 0
+        for tier in sorted({t for _, t in due}):
+            keys = [k for k, t in due if t == tier]
+            queued += await self.queue.submit(keys, priority(tier), expires=tiers[tier].refresh)  # type: ignore[arg-type]
+        return queued
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler tick failed; trying again next tick")
+            await asyncio.sleep(self.tick_seconds)

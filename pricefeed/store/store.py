@@ -1,0 +1,342 @@
+"""Everything the feed keeps, behind one narrow class. SQLite now; the URL picks the backend.
+
+Writes go through one writer engine whose transactions start with BEGIN IMMEDIATE, so a second
+process writing the same file waits on the busy timeout instead of failing mid-transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Select, and_, event, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from pricefeed.quoter import Quote
+from pricefeed.store.schema import metric_samples, pairs, quotes, tier_settings
+from pricefeed.tiers import DEFAULT_TIERS, Tier
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+PairKey = tuple[str, str, str]  # chain, tokenIn address, tokenOut address
+QuoteKey = tuple[str, str, str, int]  # ... and the raw amount in
+
+
+@dataclass(frozen=True)
+class StoredQuote:
+    quote: Quote
+    fetched_at: float  # epoch seconds
+    tier: int
+
+
+@dataclass
+class Demand:
+    """What the requests of one pair since the last flush add up to."""
+
+    key: PairKey
+    symbols: tuple[str, str]
+    score: float
+    score_at: float
+    hits: int = 0
+    stale: int = 0
+    misses: int = 0
+    amounts: dict[int, float] | None = None  # amount -> last requested at
+
+
+class Store:
+    def __init__(self, url: str, busy_timeout_ms: int = 5000):
+        self.url = url
+        self.busy_timeout_ms = busy_timeout_ms
+        self._reader: AsyncEngine | None = None
+        self._writer: AsyncEngine | None = None
+
+    async def open(self) -> None:
+        """Create the database if needed, apply migrations, seed tier settings."""
+        if self.url.startswith("sqlite"):
+            path = self.url.split(":///", 1)[1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self._migrate)
+        self._reader = self._engine(immediate=False)
+        self._writer = self._engine(immediate=True)
+        async with self._write() as conn:
+            if (await conn.execute(select(func.count()).select_from(tier_settings))).scalar() == 0:
+                await conn.execute(
+                    tier_settings.insert(), [msgspec.structs.asdict(t) for t in DEFAULT_TIERS]
+                )
+
+    def _migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("sqlalchemy.url", self.url)
+        command.upgrade(config, "head")
+
+    def _engine(self, immediate: bool) -> AsyncEngine:
+        engine = create_async_engine(self.url, pool_size=1 if immediate else 5)
+        if engine.dialect.name == "sqlite":
+            timeout = self.busy_timeout_ms
+
+            @event.listens_for(engine.sync_engine, "connect")
+            def on_connect(dbapi_connection, _record) -> None:
+                dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute(f"PRAGMA busy_timeout={timeout}")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.close()
+
+            @event.listens_for(engine.sync_engine, "begin")
+            def on_begin(conn) -> None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    def _write(self):
+        return self._writer.begin()  # type: ignore[union-attr]
+
+    def _read(self):
+        return self._reader.connect()  # type: ignore[union-attr]
+
+    async def close(self) -> None:
+        for engine in (self._reader, self._writer):
+            if engine is not None:
+                await engine.dispose()
+
+    async def ping(self) -> None:
+        async with self._read() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    # tiers
+
+    async def tiers(self) -> dict[int, Tier]:
+        async with self._read() as conn:
+            rows = (await conn.execute(select(tier_settings))).mappings()
+            return {r["tier"]: Tier(**r) for r in rows}
+
+    async def save_tier(self, tier: Tier) -> None:
+        async with self._write() as conn:
+            values = msgspec.structs.asdict(tier)
+            await conn.execute(
+                update(tier_settings).where(tier_settings.c.tier == tier.tier).values(values)
+            )
+
+    # quotes
+
+    async def load_quote(self, key: QuoteKey) -> StoredQuote | None:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                self._quotes_query()
+                .where(tuple_(pairs.c.chain, pairs.c.token_in, pairs.c.token_out) == key[:3])
+                .where(quotes.c.amount_in == str(key[3]))
+            )
+            return next((_stored(r) for r in rows.mappings()), None)
+
+    async def recent_quotes(self, limit: int) -> list[StoredQuote]:
+        """The most recently requested quotes, to warm the memory cache after a restart."""
+        query = (
+            self._quotes_query().order_by(quotes.c.requested_at.desc().nulls_last()).limit(limit)
+        )
+        async with self._read() as conn:
+            return [_stored(r) for r in (await conn.execute(query)).mappings()]
+
+    @staticmethod
+    def _quotes_query() -> Select:
+        return select(quotes.c.body, quotes.c.fetched_at, pairs.c.tier).join(pairs)
+
+    async def save_quotes(self, fresh: list[Quote]) -> None:
+        """Upsert quotes (and their pairs) in one transaction; releases their refresh claims."""
+        if not fresh:
+            return
+        async with self._write() as conn:
+            ids = await self._pair_ids(conn, {_pair_key(q): _symbols(q) for q in fresh})
+            rows = [
+                {
+                    "pair_id": ids[_pair_key(q)],
+                    "amount_in": str(q.amount_in_raw),
+                    "body": msgspec.json.encode(q).decode(),
+                    "block_number": q.block_number,
+                    "fetched_at": q.fetched_at.timestamp(),
+                    "queued_until": None,
+                }
+                for q in fresh
+            ]
+            stmt = self._insert(quotes).values(rows)
+            await conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["pair_id", "amount_in"],
+                    set_={
+                        c: stmt.excluded[c]
+                        for c in ("body", "block_number", "fetched_at", "queued_until")
+                    },
+                    where=quotes.c.block_number <= stmt.excluded.block_number,  # never go back
+                )
+            )
+
+    async def record_demand(self, demand: list[Demand]) -> None:
+        """Popularity and request counts of many pairs, and when each amount was asked for."""
+        if not demand:
+            return
+        async with self._write() as conn:
+            ids = await self._pair_ids(conn, {d.key: d.symbols for d in demand})
+            for d in demand:
+                await conn.execute(
+                    update(pairs)
+                    .where(pairs.c.id == ids[d.key])
+                    .values(
+                        score=d.score,
+                        score_at=d.score_at,
+                        hits=pairs.c.hits + d.hits,
+                        stale=pairs.c.stale + d.stale,
+                        misses=pairs.c.misses + d.misses,
+                        last_requested_at=d.score_at,
+                    )
+                )
+                for amount, at in (d.amounts or {}).items():
+                    await conn.execute(
+                        update(quotes)
+                        .where(quotes.c.pair_id == ids[d.key], quotes.c.amount_in == str(amount))
+                        .values(requested_at=at)
+                    )
+
+    async def _pair_ids(
+        self, conn: AsyncConnection, keys: dict[PairKey, tuple[str, str]]
+    ) -> dict[PairKey, int]:
+        stmt = self._insert(pairs).values(
+            [
+                {
+                    "chain": k[0],
+                    "token_in": k[1],
+                    "token_out": k[2],
+                    "symbol_in": s[0],
+                    "symbol_out": s[1],
+                }
+                for k, s in keys.items()
+            ]
+        )
+        await conn.execute(
+            stmt.on_conflict_do_nothing(index_elements=["chain", "token_in", "token_out"])
+        )
+        key_cols = tuple_(pairs.c.chain, pairs.c.token_in, pairs.c.token_out)
+        rows = await conn.execute(
+            select(pairs.c.id, pairs.c.chain, pairs.c.token_in, pairs.c.token_out).where(
+                key_cols.in_(list(keys))
+            )
+        )
+        return {(r.chain, r.token_in, r.token_out): r.id for r in rows}
+
+    def _insert(self, table):
+        dialect = self._writer.dialect.name  # type: ignore[union-attr]
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+    # refresh work
+
+    async def due(
+        self, now: float, recent: float, tiers: dict[int, Tier]
+    ) -> list[tuple[QuoteKey, int]]:
+        """Quotes of periodically refreshed tiers that are due, recently wanted and not claimed."""
+        overdue = [
+            and_(pairs.c.tier == t.tier, quotes.c.fetched_at <= now - t.refresh)
+            for t in tiers.values()
+            if t.refresh is not None
+        ]
+        if not overdue:
+            return []
+        query = (
+            select(
+                pairs.c.chain, pairs.c.token_in, pairs.c.token_out, quotes.c.amount_in, pairs.c.tier
+            )
+            .join(pairs)
+            .where(or_(*overdue))
+            .where(quotes.c.requested_at >= now - recent)
+            .where(or_(quotes.c.queued_until.is_(None), quotes.c.queued_until < now))
+            .order_by(pairs.c.tier, quotes.c.fetched_at)
+        )
+        async with self._read() as conn:
+            rows = await conn.execute(query)
+            return [((r.chain, r.token_in, r.token_out, int(r.amount_in)), r.tier) for r in rows]
+
+    async def claim(self, keys: Iterable[QuoteKey], until: float, now: float) -> list[QuoteKey]:
+        """Mark quotes as queued until `until`; only those no other job holds are returned."""
+        claimed = []
+        async with self._write() as conn:
+            for key in keys:
+                pair_id = (
+                    select(pairs.c.id)
+                    .where(tuple_(pairs.c.chain, pairs.c.token_in, pairs.c.token_out) == key[:3])
+                    .scalar_subquery()
+                )
+                result = await conn.execute(
+                    update(quotes)
+                    .where(quotes.c.pair_id == pair_id, quotes.c.amount_in == str(key[3]))
+                    .where(or_(quotes.c.queued_until.is_(None), quotes.c.queued_until < now))
+                    .values(queued_until=until)
+                )
+                if result.rowcount == 1:
+                    claimed.append(key)
+        return claimed
+
+    # pairs and tiers
+
+    async def pairs(self) -> list[dict]:
+        columns = [pairs.c[c] for c in ("id", "chain", "token_in", "token_out", "symbol_in", "symbol_out", "tier", "pinned_tier", "score", "score_at", "hits", "stale", "misses", "last_requested_at")]  # fmt: skip
+        async with self._read() as conn:
+            return [dict(r) for r in (await conn.execute(select(*columns))).mappings()]
+
+    async def set_tiers(self, changes: dict[int, int]) -> None:
+        """pair id -> tier"""
+        if not changes:
+            return
+        async with self._write() as conn:
+            for pair_id, tier in changes.items():
+                await conn.execute(update(pairs).where(pairs.c.id == pair_id).values(tier=tier))
+
+    async def pin(self, key: PairKey, symbols: tuple[str, str], tier: int | None) -> None:
+        """Pin a pair to a tier (None unpins; the next re-ranking places it)."""
+        async with self._write() as conn:
+            ids = await self._pair_ids(conn, {key: symbols})
+            values = {"pinned_tier": tier} | ({"tier": tier} if tier is not None else {})
+            await conn.execute(update(pairs).where(pairs.c.id == ids[key]).values(values))
+
+    # metric samples
+
+    async def add_samples(self, at: float, samples: dict[tuple[str, str], float]) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                metric_samples.insert(),
+                [
+                    {"at": at, "name": n, "labels": labels, "value": v}
+                    for (n, labels), v in samples.items()
+                ],
+            )
+
+    async def samples(self, name: str, since: float) -> list[tuple[float, str, float]]:
+        query = (
+            select(metric_samples.c.at, metric_samples.c.labels, metric_samples.c.value)
+            .where(metric_samples.c.name == name, metric_samples.c.at >= since)
+            .order_by(metric_samples.c.at)
+        )
+        async with self._read() as conn:
+            return [tuple(r) for r in await conn.execute(query)]  # type: ignore[misc]
+
+    async def prune_samples(self, before: float) -> None:
+        async with self._write() as conn:
+            await conn.execute(metric_samples.delete().where(metric_samples.c.at < before))
+
+
+def _stored(row) -> StoredQuote:
+    return StoredQuote(msgspec.json.decode(row["body"], type=Quote), row["fetched_at"], row["tier"])
+
+
+def _pair_key(q: Quote) -> PairKey:
+    return (q.chain, q.token_in.address, q.token_out.address)
+
+
+def _symbols(q: Quote) -> tuple[str, str]:
+    return (q.token_in.symbol, q.token_out.symbol)
