@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         middleware=[timing],
         openapi_config=OpenAPIConfig(title="pricefeed", version="0.1.0", path="/schema"),
         request_max_body_size=1_000_000,
+        logging_config=None,  # `pricefeed run` configures JSON logs; tests keep pytest's
     )
     app.state.update(settings=settings, engine=engine, store=store, queue=queue, feed=feed, metrics=metrics, ready=False)  # fmt: skip
     return app

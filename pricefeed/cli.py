@@ -34,7 +34,10 @@ def run(host: str | None, port: int | None) -> None:
     """Run the service."""
     import uvicorn
 
+    from pricefeed.logs import configure_logging
+
     settings = _settings()
+    configure_logging(settings.server.log_level)
     sys.path.insert(0, str(Path.cwd()))
     uvicorn.run(
         "app:create_app",
@@ -42,7 +45,20 @@ def run(host: str | None, port: int | None) -> None:
         host=host or settings.server.host,
         port=port if port is not None else settings.server.port,
         log_level=settings.server.log_level.lower(),
+        log_config=None,  # ours: JSON lines on stderr
     )
+
+
+@main.command()
+def worker() -> None:
+    """Run the refresh consumer and tier scheduler as their own process."""
+    from pricefeed.logs import configure_logging
+    from pricefeed.worker import main as run_worker
+
+    settings = _settings()
+    configure_logging(settings.server.log_level)
+    sys.path.insert(0, str(Path.cwd()))
+    run_worker(settings)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

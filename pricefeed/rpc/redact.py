@@ -49,11 +49,23 @@ def scrub(text: str) -> str:
 _base_factory = logging.getLogRecordFactory()
 
 
+def _scrub_arg(value):
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    text = str(value)
+    clean = scrub(text)
+    return value if clean == text else clean
+
+
 def _scrubbing_factory(*args, **kwargs) -> logging.LogRecord:
     record = _base_factory(*args, **kwargs)
     if _secrets:
-        record.msg = scrub(record.getMessage())
-        record.args = None
+        if isinstance(record.msg, str):
+            record.msg = scrub(record.msg)
+        if isinstance(record.args, tuple):  # formatters may rely on the args' shape: keep it
+            record.args = tuple(_scrub_arg(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _scrub_arg(v) for k, v in record.args.items()}
         if record.exc_info:
             record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
     return record

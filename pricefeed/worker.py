@@ -1,0 +1,54 @@
+"""`pricefeed worker`: the refresh consumer and tier scheduler as a process of their own.
+
+It shares the store and the queue files with the web process (started with
+`queue.in_process = false`). Huey's consumer owns the main thread and the signals; the feed's
+async work runs on an event loop in a second thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from app import run_on_loop
+from pricefeed.config import Settings
+from pricefeed.engine import QuoteEngine
+from pricefeed.feed import Feed
+from pricefeed.metrics import Metrics
+from pricefeed.rpc.redact import install_log_redaction
+from pricefeed.scheduler import Scheduler
+from pricefeed.store import Store
+from pricefeed.tasks import RefreshQueue
+
+log = logging.getLogger(__name__)
+
+
+def main(settings: Settings) -> None:
+    install_log_redaction()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="pricefeed-loop", daemon=True)
+    thread.start()
+
+    def on_loop(coro):
+        return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+    engine = QuoteEngine(settings)
+    store = Store(settings.database.url, settings.database.busy_timeout_ms)
+    queue = RefreshQueue(settings.queue, store)
+    feed = Feed(engine, store, settings.cache, Metrics())
+    on_loop(store.open())
+    on_loop(feed.start())
+    queue.bind(run_on_loop(loop, feed))
+    scheduler = asyncio.run_coroutine_threadsafe(
+        Scheduler(store, queue, settings.cache.recent).run(), loop
+    )
+    log.info("pricefeed worker: %d threads on %s", settings.queue.workers, settings.queue.path)
+    try:
+        queue.consumer().run()  # until SIGINT/SIGTERM
+    finally:
+        scheduler.cancel()
+        on_loop(engine.close())
+        on_loop(store.close())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
