@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
-from pricefeed import api, health
+from pricefeed import admin, api, monitor
 from pricefeed.config import Settings, load_settings
 from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
 from pricefeed.metrics import Metrics
+from pricefeed.overview import Sampler, Services, run_monitor
 from pricefeed.rpc.redact import install_log_redaction
 from pricefeed.scheduler import Scheduler
 from pricefeed.store import Store
@@ -22,9 +24,17 @@ from pricefeed.web import EXCEPTION_HANDLERS, timing
 ROUTES = [
     api.price,
     api.prices,
-    health.live,
-    health.ready,
-    health.health,
+    monitor.metrics,
+    monitor.prometheus,
+    monitor.alerts,
+    monitor.health,
+    monitor.live,
+    monitor.ready,
+    admin.list_tiers,
+    admin.update_tier,
+    admin.pin,
+    admin.unpin,
+    admin.list_pairs,
 ]
 
 
@@ -36,14 +46,20 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
     queue = RefreshQueue(settings.queue, store, immediate=queue_immediate)
     metrics = Metrics()
     feed = Feed(engine, store, settings.cache, metrics, submit=queue.submit)
+    in_process = settings.queue.in_process and not queue_immediate
+    services = Services(engine, store, feed, queue, metrics, in_process)
+    metrics.registry.register(monitor.LiveCollector(services))
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
         await store.open()
         await feed.start()
         queue.bind(run_on_loop(asyncio.get_running_loop(), feed))
-        loops = [asyncio.create_task(feed.run_background())]
-        if settings.queue.in_process and not queue_immediate:
+        loops = [
+            asyncio.create_task(feed.run_background()),
+            asyncio.create_task(run_monitor(Sampler(services))),
+        ]
+        if in_process:
             queue.start_consumer()
             loops.append(asyncio.create_task(Scheduler(store, queue, settings.cache.recent).run()))
         app.state.ready = True
@@ -68,7 +84,17 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         request_max_body_size=1_000_000,
         logging_config=None,  # `pricefeed run` configures JSON logs; tests keep pytest's
     )
-    app.state.update(settings=settings, engine=engine, store=store, queue=queue, feed=feed, metrics=metrics, ready=False)  # fmt: skip
+    app.state.update(
+        settings=settings,
+        engine=engine,
+        store=store,
+        queue=queue,
+        feed=feed,
+        metrics=metrics,
+        services=services,
+        admin_token=os.environ.get("PRICEFEED_ADMIN_TOKEN", ""),
+        ready=False,
+    )
     return app
 
 

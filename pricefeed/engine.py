@@ -29,6 +29,10 @@ class QuoteEngine:
             self._quoters[chain.name] = Quoter(chain, rpc, lambda: self.clock())
         return self._quoters[chain.name]
 
+    def quoters(self) -> dict[str, Quoter]:
+        """The chains in use so far, by name."""
+        return dict(self._quoters)
+
     async def request(
         self, chain_ref: str, token_in: str, token_out: str, amount: str = "1"
     ) -> tuple[Chain, QuoteRequest]:

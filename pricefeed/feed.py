@@ -132,12 +132,18 @@ class Feed:
             raise
         except (UpstreamUnavailable, TimeoutError) as e:
             if entry is None:
-                raise UpstreamUnavailable(f"nothing cached for this pair and the chain did not answer: {e}") from None  # fmt: skip
+                raise UpstreamUnavailable(
+                    f"nothing cached for this pair and the chain did not answer: {e}"
+                ) from None
             self.metrics.emergency.inc()
             age = self.clock() - entry.fetched_at
-            return self._served(key, request, entry, "hit" if age <= tier.ttl else "stale", age, tier, now)  # fmt: skip
+            return self._served(
+                key, request, entry, "hit" if age <= tier.ttl else "stale", age, tier, now
+            )
         age = max(0.0, self.clock() - quote.fetched_at.timestamp())
-        return self._served(key, request, Entry(quote, quote.fetched_at.timestamp()), "miss", age, tier, now)  # fmt: skip
+        return self._served(
+            key, request, Entry(quote, quote.fetched_at.timestamp()), "miss", age, tier, now
+        )
 
     def _served(self, key, request, entry, cache, age, tier, now) -> Served:
         self.demand.note(key, (request.token_in.symbol, request.token_out.symbol), cache, now)
@@ -219,7 +225,9 @@ class Feed:
             score = decayed(row["score"], row["score_at"], now, self.settings.half_life)
             ranked.append((score * (2.0 if key in rising else 1.0), row["id"], row["tier"]))
         ranked.sort(key=lambda r: -r[0])
-        moves = assign([(pair_id, tier) for _, pair_id, tier in ranked], self.tiers, self.settings.hysteresis)  # fmt: skip
+        moves = assign(
+            [(pair_id, tier) for _, pair_id, tier in ranked], self.tiers, self.settings.hysteresis
+        )
         await self.store.set_tiers(moves)
         for row in rows:
             if row["pinned_tier"] is None:
@@ -250,6 +258,71 @@ class Feed:
                     await self.flush()
             except Exception:
                 log.exception("feed background work failed; retrying next interval")
+
+    # operator actions
+
+    async def save_tier(self, tier: Tier) -> None:
+        await self.store.save_tier(tier)
+        self.tiers = await self.store.tiers()
+
+    async def pin(self, chain: str, token_in: str, token_out: str, tier: int | None) -> PairKey:
+        """Pin a pair to a tier (None unpins: the next re-ranking places it)."""
+        if tier is not None and tier not in self.tiers:
+            raise PricefeedError(f"tier must be one of {sorted(self.tiers)}, got {tier}")
+        chain_, request = await self.engine.request(chain, token_in, token_out)
+        key = (chain_.name, request.token_in.address, request.token_out.address)
+        await self.store.pin(key, (request.token_in.symbol, request.token_out.symbol), tier)
+        if tier is not None:
+            self.pair_tiers[key] = tier
+        return key
+
+    async def pairs_view(
+        self, search: str = "", sort: str = "popularity", limit: int = 50, offset: int = 0
+    ) -> dict:
+        """Pairs for operators: tier, pin, popularity, hits/misses, last price and its age."""
+        await self.flush()
+        now = self.clock()
+        latest = await self.store.latest_quotes()
+        rows = []
+        for p in await self.store.pairs():
+            last = latest.get(p["id"])
+            name = f"{p['symbol_in']}/{p['symbol_out']}"
+            if search and search.lower() not in f"{p['chain']} {name}".lower():
+                continue
+            rows.append(
+                {
+                    "chain": p["chain"],
+                    "pair": name,
+                    "tokenIn": p["token_in"],
+                    "tokenOut": p["token_out"],
+                    "tier": p["tier"],
+                    "pinned": p["pinned_tier"] is not None,
+                    "popularity": round(
+                        decayed(p["score"], p["score_at"], now, self.settings.half_life), 3
+                    ),
+                    "hits": p["hits"] + p["stale"],
+                    "misses": p["misses"],
+                    "lastPrice": last.quote.price if last else None,
+                    "lastAmount": last.quote.amount_in if last else None,
+                    "ageMs": int((now - last.fetched_at) * 1000) if last else None,
+                }
+            )
+        keys = {
+            "popularity": lambda r: -r["popularity"],
+            "tier": lambda r: (r["tier"], -r["popularity"]),
+            "pair": lambda r: (r["chain"], r["pair"]),
+            "age": lambda r: r["ageMs"] if r["ageMs"] is not None else float("inf"),
+            "hits": lambda r: -r["hits"],
+        }
+        if sort not in keys:
+            raise PricefeedError(f"sort must be one of {', '.join(keys)}, got {sort!r}")
+        rows.sort(key=keys[sort])
+        return {
+            "total": len(rows),
+            "offset": offset,
+            "limit": limit,
+            "pairs": rows[offset : offset + limit],
+        }
 
     async def close(self) -> None:
         for task in list(self._background):

@@ -12,27 +12,39 @@ from collections import defaultdict, deque
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 WINDOW = 300.0  # seconds of latencies and ages kept for percentiles
-CACHE_STATES = ("hit", "stale", "miss")
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("pricefeed_requests", "API requests", ["route", "status"], registry=self.registry)  # fmt: skip
-        self.latency = Histogram("pricefeed_request_seconds", "API request latency", registry=self.registry)  # fmt: skip
-        self.served_total = Counter("pricefeed_served", "quotes served", ["tier", "cache"], registry=self.registry)  # fmt: skip
+        self.requests = Counter(
+            "pricefeed_requests", "API requests", ["route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "pricefeed_request_seconds", "API request latency", registry=self.registry
+        )
+        self.served_total = Counter(
+            "pricefeed_served", "quotes served", ["tier", "cache"], registry=self.registry
+        )
         self.served_age = Histogram(
-            "pricefeed_served_age_seconds", "age of served quotes", ["tier"],
-            buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600), registry=self.registry,
-        )  # fmt: skip
-        self.emergency = Counter("pricefeed_emergency_stale", "last known values served because the chain failed", registry=self.registry)  # fmt: skip
-        self.counts: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CACHE_STATES, 0))
+            "pricefeed_served_age_seconds",
+            "age of served quotes",
+            ["tier"],
+            buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=self.registry,
+        )
+        self.emergency = Counter(
+            "pricefeed_emergency_stale",
+            "last known values served because the chain failed",
+            registry=self.registry,
+        )
+        self.served_log: deque[tuple[float, int, str]] = deque(maxlen=50_000)  # (at, tier, cache)
         self.latencies: deque[tuple[float, float]] = deque(maxlen=20_000)  # (at, seconds)
         self.ages: dict[int, deque[tuple[float, float]]] = defaultdict(lambda: deque(maxlen=5_000))
         self.errors: deque[tuple[float, bool]] = deque(maxlen=20_000)  # (at, was a 5xx)
 
     def served(self, tier: int, cache: str, age: float) -> None:
-        self.counts[tier][cache] += 1
+        self.served_log.append((time.time(), tier, cache))
         self.served_total.labels(str(tier), cache).inc()
         self.served_age.labels(str(tier)).observe(age)
         self.ages[tier].append((time.time(), age))
@@ -50,7 +62,9 @@ def percentiles(values: list[float], qs=(50, 95, 99)) -> dict[str, float]:
     if not values:
         return {f"p{q}": 0.0 for q in qs}
     ordered = sorted(values)
-    return {f"p{q}": ordered[min(len(ordered) - 1, max(0, -(-q * len(ordered) // 100) - 1))] for q in qs}  # fmt: skip
+    return {
+        f"p{q}": ordered[min(len(ordered) - 1, max(0, -(-q * len(ordered) // 100) - 1))] for q in qs
+    }
 
 
 def recent(samples, now: float, window: float = WINDOW) -> list[float]:

@@ -10,6 +10,7 @@ V3 quote could be asked, that is a second round trip, so it is not a candidate.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,13 +78,15 @@ class _Batch:
     calls: list[Call] = field(default_factory=list)
     index: dict[tuple[str, bytes], int] = field(default_factory=dict)
     plans: list[tuple[int, list[_Candidate]]] = field(default_factory=list)  # request no., cands
+    venues: list[str] = field(default_factory=list)  # the venue of each call
     gas: int = 0
 
-    def add(self, call: Call) -> int:
+    def add(self, call: Call, venue: str) -> int:
         key = (call.target, call.data)
         if key not in self.index:
             self.index[key] = len(self.calls)
             self.calls.append(call)
+            self.venues.append(venue)
             self.gas += call.gas
         return self.index[key]
 
@@ -96,6 +99,8 @@ class Quoter:
         self.venues: dict[str, Venue] = {d.name: make_venue(d) for d in chain.dexes}
         self.book = PoolBook(list(self.venues.values()))
         self.eth_calls = 0  # multicalls sent, for metrics and tests
+        self.dex_calls: Counter[str] = Counter()  # calls inside multicalls, by venue
+        self.dex_failures: Counter[str] = Counter()  # ...that reverted: missing or empty pools
 
     async def quote(self, request: QuoteRequest) -> Quote:
         (result,) = await self.quote_many([request])
@@ -115,6 +120,9 @@ class Quoter:
         results: list[Quote | PricefeedError] = [NoRoute("not quoted")] * len(requests)
         for batch in self._batches(requests):
             answers = await self._aggregate(batch.calls, hex(block.number))
+            for venue, (ok, _) in zip(batch.venues, answers, strict=True):
+                self.dex_calls[venue] += 1
+                self.dex_failures[venue] += not ok
             for i, candidates in batch.plans:
                 results[i] = self._best(requests[i], candidates, answers, block)
         return results
@@ -154,16 +162,16 @@ class Quoter:
                 call = venues[0].quote_call(hops[:1], amount)
                 if call is None:
                     return None
-                covers, quote = 1, batch.add(call)
+                covers, quote = 1, batch.add(call, venues[0].name)
         elif len({h.pool.venue for h in hops}) == 1:
             call = venues[0].quote_call(hops, amount)
             if call is None:
                 return None
-            covers, quote = len(hops), batch.add(call)
+            covers, quote = len(hops), batch.add(call, venues[0].name)
         else:
             return None
         states = [
-            batch.add(venues[i].state_call(h.pool)) if i >= covers else None  # type: ignore[arg-type]
+            batch.add(venues[i].state_call(h.pool), venues[i].name) if i >= covers else None  # type: ignore[arg-type]
             for i, h in enumerate(hops)
         ]
         return _Candidate(hops, quote, covers, states)

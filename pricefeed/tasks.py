@@ -109,9 +109,19 @@ class RefreshQueue:
     def consumer(self) -> Consumer:
         """A stand-alone consumer for the `pricefeed worker` process (it handles signals)."""
         return Consumer(
-            self.huey, workers=self.settings.workers, worker_type="thread", periodic=False,
-            initial_delay=min(0.05, self.settings.poll), backoff=1.15, max_delay=self.settings.poll,
-        )  # fmt: skip
+            self.huey,
+            workers=self.settings.workers,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=min(0.05, self.settings.poll),
+            backoff=1.15,
+            max_delay=self.settings.poll,
+        )
+
+    def consumer_alive(self) -> bool:
+        if self._consumer is None:
+            return False
+        return all(t.is_alive() for _, t in self._consumer.worker_threads)
 
     def stop_consumer(self, timeout: float = 10.0) -> None:
         if self._consumer is not None:

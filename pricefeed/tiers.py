@@ -60,3 +60,40 @@ def assign(
         if earned < current or (earned > current and rank >= bottoms[current] * hysteresis):
             moves[pair_id] = earned
     return moves
+
+
+def validate(number: int, refresh, ttl, stale_limit, size) -> tuple[Tier | None, dict[str, str]]:
+    """A tier from form or JSON values, or the problems by field name."""
+    errors: dict[str, str] = {}
+    values = {}
+    for name, raw, optional in (
+        ("refresh", refresh, number == LOWEST),
+        ("ttl", ttl, False),
+        ("stale_limit", stale_limit, False),
+        ("size", size, number == LOWEST),
+    ):
+        if raw in (None, ""):
+            if not optional:
+                errors[name] = "required"
+            values[name] = None
+            continue
+        try:
+            value = float(raw) if name != "size" else int(raw)
+        except (TypeError, ValueError):
+            errors[name] = "must be a number" if name != "size" else "must be a whole number"
+            continue
+        if not math.isfinite(value) or value <= 0:
+            errors[name] = "must be greater than zero"
+        values[name] = value
+    if number < 1 or number > LOWEST:
+        errors["tier"] = f"tiers are 1 to {LOWEST}"
+    if not errors:
+        if values["stale_limit"] < values["ttl"]:
+            errors["stale_limit"] = "must be at least the TTL"
+        if values["refresh"] is not None and values["refresh"] > values["ttl"]:
+            errors["refresh"] = (
+                "must not exceed the TTL, or quotes would go stale between refreshes"
+            )
+    if errors:
+        return None, errors
+    return Tier(tier=number, **values), {}

@@ -20,16 +20,26 @@ def _body(code: str, message: str) -> dict:
 
 def pricefeed_error(_: Request, e: PricefeedError) -> Response:
     headers = {"Retry-After": str(e.retry_after)} if isinstance(e, UpstreamUnavailable) else None
-    return Response(_body(e.code, e.message), status_code=e.status, headers=headers, media_type=MediaType.JSON)  # fmt: skip
+    return Response(
+        _body(e.code, e.message), status_code=e.status, headers=headers, media_type=MediaType.JSON
+    )
 
 
 def validation_error(_: Request, e: ValidationException) -> Response:
-    details = "; ".join(f"{x.get('key', '')}: {x.get('message', '')}" for x in (e.extra or []) if isinstance(x, dict))  # fmt: skip
-    return Response(_body("bad_request", f"{e.detail}{': ' + details if details else ''}"), status_code=400)  # fmt: skip
+    details = "; ".join(
+        f"{x.get('key', '')}: {x.get('message', '')}"
+        for x in (e.extra or [])
+        if isinstance(x, dict)
+    )
+    return Response(
+        _body("bad_request", f"{e.detail}{': ' + details if details else ''}"), status_code=400
+    )
 
 
 def http_error(_: Request, e: HTTPException) -> Response:
-    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(e.status_code, "http_error")  # fmt: skip
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+        e.status_code, "http_error"
+    )
     return Response(_body(code, e.detail), status_code=e.status_code, headers=e.headers)
 
 

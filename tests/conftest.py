@@ -117,7 +117,13 @@ def service(settings, tmp_path):
     clients: list = []
 
     @asynccontextmanager
-    async def start(urls: list[str] | None = None, immediate: bool = True, in_process: bool = True, data=tmp_path, **rpc):  # fmt: skip
+    async def start(
+        urls: list[str] | None = None,
+        immediate: bool = True,
+        in_process: bool = True,
+        data=tmp_path,
+        **rpc,
+    ):
         s = via(settings, urls, **rpc) if urls else settings
         s = msgspec.structs.replace(
             s,

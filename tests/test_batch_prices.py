@@ -24,11 +24,23 @@ async def test_a_batch_mixing_good_and_bad_items_answers_each_in_order(service):
     assert answer.status_code == 200
     results = answer.json()["results"]
     assert [r.get("error", {}).get("code") for r in results] == [
-        None, "unknown_token", "bad_amount", None, "no_route", "unknown_chain", None,
-    ]  # fmt: skip
+        None,
+        "unknown_token",
+        "bad_amount",
+        None,
+        "no_route",
+        "unknown_chain",
+        None,
+    ]
     assert [r.get("tokenIn", {}).get("symbol") for r in results] == [
-        "WETH", None, None, "USDC", None, None, "LINK",
-    ]  # fmt: skip
+        "WETH",
+        None,
+        None,
+        "USDC",
+        None,
+        None,
+        "LINK",
+    ]
     assert results[1]["error"]["message"].startswith("no token 'FOO' on devchain")
 
 
@@ -55,7 +67,9 @@ async def test_a_batch_over_the_limit_is_refused_with_the_limit(service):
 async def test_a_malformed_batch_is_a_bad_request(service):
     async with service() as client:
         missing = await client.post("/prices", json={"pairs": [{"tokenIn": "WETH"}]})
-        not_json = await client.post("/prices", content=b"{", headers={"content-type": "application/json"})  # fmt: skip
+        not_json = await client.post(
+            "/prices", content=b"{", headers={"content-type": "application/json"}
+        )
     assert missing.status_code == 400
     assert missing.json()["error"]["code"] == "bad_request"
     assert "tokenOut" in missing.json()["error"]["message"]

@@ -72,9 +72,12 @@ def test_run_serves_health(config_file):
     port = free_port()
     env = {**os.environ, "PRICEFEED_CONFIG": str(config_file)}
     server = subprocess.Popen(
-        [PRICEFEED, "run", "--port", str(port)], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [PRICEFEED, "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         body = _get_when_up(f"http://127.0.0.1:{port}/health")
         assert body["status"] == "ok"

@@ -106,12 +106,22 @@ def test_uniswap_token_lists_add_tokens_to_their_chain(write, tmp_path):
     token_list = {
         "name": "test list",
         "tokens": [
-            {"chainId": 31337, "address": "0x00000000000000000000000000000000000000d1",
-             "symbol": "DAI", "decimals": 18, "name": "Dai"},
-            {"chainId": 999, "address": "0x00000000000000000000000000000000000000d2",
-             "symbol": "XYZ", "decimals": 9, "name": "elsewhere"},
+            {
+                "chainId": 31337,
+                "address": "0x00000000000000000000000000000000000000d1",
+                "symbol": "DAI",
+                "decimals": 18,
+                "name": "Dai",
+            },
+            {
+                "chainId": 999,
+                "address": "0x00000000000000000000000000000000000000d2",
+                "symbol": "XYZ",
+                "decimals": 9,
+                "name": "elsewhere",
+            },
         ],
-    }  # fmt: skip
+    }
     list_path = tmp_path / "list.json"
     list_path.write_text(json.dumps(token_list))
     settings = load_settings(write(f'token_lists = ["{list_path}"]\n' + ISSUE_SHAPE), env={})
@@ -123,18 +133,40 @@ def test_uniswap_token_lists_add_tokens_to_their_chain(write, tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (ISSUE_SHAPE.replace("chain_id = 31337", 'chain_id = "x"'), r"chains\.devchain\.chain_id: Expected `int`"),
-        (ISSUE_SHAPE.replace('factory = "0x0000000000000000000000000000000000000003"', 'factory = "0x12"'),
-         r"chains\.devchain\.dexes\[1\]\.factory: Expected `str` matching regex"),
-        (ISSUE_SHAPE.replace('kind = "uniswap_v2"', 'kind = "curve"'), r"chains\.devchain\.dexes\[0\]\.kind: Invalid value 'curve'"),
-        (ISSUE_SHAPE.replace("block_time = 2", "block_tme = 2"), r"chains\.devchain: Object contains unknown field `block_tme`"),
-        (ISSUE_SHAPE.replace('"http://127.0.0.1:8546"', '"ftp://x"'), r"chains\.devchain\.rpc_urls\[1\]: must be an http\(s\) URL"),
-        (ISSUE_SHAPE + '\n[chains.other]\nchain_id = 31337\nrpc_urls = ["http://x"]\nhubs = []\n',
-         r"chains\.other\.chain_id: 31337 is also devchain's"),
-        (ISSUE_SHAPE.replace("block_time = 2", 'block_time = 2\nhubs = ["WBTC"]'), r"chains\.devchain\.hubs: 'WBTC' is not one"),
+        (
+            ISSUE_SHAPE.replace("chain_id = 31337", 'chain_id = "x"'),
+            r"chains\.devchain\.chain_id: Expected `int`",
+        ),
+        (
+            ISSUE_SHAPE.replace(
+                'factory = "0x0000000000000000000000000000000000000003"', 'factory = "0x12"'
+            ),
+            r"chains\.devchain\.dexes\[1\]\.factory: Expected `str` matching regex",
+        ),
+        (
+            ISSUE_SHAPE.replace('kind = "uniswap_v2"', 'kind = "curve"'),
+            r"chains\.devchain\.dexes\[0\]\.kind: Invalid value 'curve'",
+        ),
+        (
+            ISSUE_SHAPE.replace("block_time = 2", "block_tme = 2"),
+            r"chains\.devchain: Object contains unknown field `block_tme`",
+        ),
+        (
+            ISSUE_SHAPE.replace('"http://127.0.0.1:8546"', '"ftp://x"'),
+            r"chains\.devchain\.rpc_urls\[1\]: must be an http\(s\) URL",
+        ),
+        (
+            ISSUE_SHAPE
+            + '\n[chains.other]\nchain_id = 31337\nrpc_urls = ["http://x"]\nhubs = []\n',
+            r"chains\.other\.chain_id: 31337 is also devchain's",
+        ),
+        (
+            ISSUE_SHAPE.replace("block_time = 2", 'block_time = 2\nhubs = ["WBTC"]'),
+            r"chains\.devchain\.hubs: 'WBTC' is not one",
+        ),
         ("[chains.devchain\n", "not valid TOML"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_config_names_the_key_and_the_problem(write, text, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(write(text), env={})

@@ -19,8 +19,17 @@ PAIRS = [("WETH", "USDC"), ("USDC", "WETH"), ("WBTC", "WETH"), ("DAI", "USDC"), 
 
 async def test_the_devchain_command_runs_a_moving_market_and_stops_anvil(tmp_path):
     port, config = free_port(), tmp_path / "pricefeed.toml"
-    command = [PRICEFEED, "devchain", "--port", str(port), "--block-time", "1", "--market",
-               "--config-out", str(config)]  # fmt: skip
+    command = [
+        PRICEFEED,
+        "devchain",
+        "--port",
+        str(port),
+        "--block-time",
+        "1",
+        "--market",
+        "--config-out",
+        str(config),
+    ]
     log = tmp_path / "devchain.log"
     devchain = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
@@ -63,8 +72,11 @@ def test_the_devchain_command_keeps_a_config_it_did_not_write(tmp_path):
     config.write_text("# mine\n")
     done = subprocess.run(
         [PRICEFEED, "devchain", "--config-out", str(config)],
-        capture_output=True, text=True, timeout=60, env=os.environ,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ,
+    )
     assert done.returncode == 1
     assert "was not written by this command" in done.stderr
     assert config.read_text() == "# mine\n"

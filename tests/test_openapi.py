@@ -11,5 +11,8 @@ async def test_the_openapi_schema_is_valid_and_lists_the_api(service):
     schema = answer.json()
     validate(schema)
     assert {"/price/{chain}/{token_in}/{token_out}", "/prices"} <= set(schema["paths"])
-    params = {p["name"] for p in schema["paths"]["/price/{chain}/{token_in}/{token_out}"]["get"]["parameters"]}  # fmt: skip
+    params = {
+        p["name"]
+        for p in schema["paths"]["/price/{chain}/{token_in}/{token_out}"]["get"]["parameters"]
+    }
     assert {"amount", "max_age"} <= params

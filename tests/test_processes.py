@@ -79,7 +79,9 @@ async def test_a_separate_worker_refreshes_what_the_web_process_serves(config_fi
         first = get(url)
         await asyncio.sleep(1.2)
         stale = get(url)  # served stale; the web process queues the refresh, the worker runs it
-        refreshed = await _until(lambda: get(url), lambda a: a["fetchedAt"] > first["fetchedAt"] and a["cache"] == "hit")  # fmt: skip
+        refreshed = await _until(
+            lambda: get(url), lambda a: a["fetchedAt"] > first["fetchedAt"] and a["cache"] == "hit"
+        )
         assert (first["cache"], stale["cache"]) == ("miss", "stale")
         assert refreshed["ageMs"] < 1000
     finally:

@@ -29,7 +29,9 @@ async def parts(settings, tmp_path, urls=None, workers=1, retries=0, retry_delay
     store = Store(f"sqlite+aiosqlite:///{tmp_path}/pricefeed.db")
     await store.open()
     engine = QuoteEngine(s)
-    queue_settings = QueueSettings(path=str(tmp_path / "queue.db"), workers=workers, retries=retries, retry_delay=retry_delay)  # fmt: skip
+    queue_settings = QueueSettings(
+        path=str(tmp_path / "queue.db"), workers=workers, retries=retries, retry_delay=retry_delay
+    )
     queue = RefreshQueue(queue_settings, store)
     feed = Feed(engine, store, s.cache, Metrics(), submit=queue.submit)
     await feed.start()
@@ -67,7 +69,9 @@ async def fetched_at(store, key):
 async def test_jobs_run_in_priority_order(settings, tmp_path):
     async with parts(settings, tmp_path, workers=1) as (store, feed, queue):
         keys = await cached_keys(feed)
-        for key, prio in zip(keys, [PRIORITY_PREWARM, priority(3), PRIORITY_ON_DEMAND, priority(1)], strict=True):  # fmt: skip
+        for key, prio in zip(
+            keys, [PRIORITY_PREWARM, priority(3), PRIORITY_ON_DEMAND, priority(1)], strict=True
+        ):
             assert await queue.submit([key], prio, expires=60) == 1
         queue.start_consumer()
         await wait_until(lambda: queue.outcomes["completed"] == 4)
@@ -101,7 +105,9 @@ async def test_a_failing_job_is_retried_with_growing_delays(settings, tmp_path, 
     land in [1.5, 2.5] and [3, 4] seconds and cannot overlap."""
     upstream = proxy()
     fail_fast = {"retries": 1, "deadline": 1}
-    async with parts(settings, tmp_path, urls=[upstream.url], retries=2, retry_delay=1.5, rpc=fail_fast) as (_, feed, queue):  # fmt: skip
+    async with parts(
+        settings, tmp_path, urls=[upstream.url], retries=2, retry_delay=1.5, rpc=fail_fast
+    ) as (_, feed, queue):
         (key,) = await cached_keys(feed, PAIRS[:1])
         upstream.faults.status = 500
         seen: list[float] = []

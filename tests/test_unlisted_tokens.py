@@ -14,7 +14,9 @@ def deploy_unlisted_token(devchain) -> str:
     me = devchain.deployer
     art = ensure_contracts()["DevToken"]
     tx = w3.eth.contract(abi=art.abi, bytecode=art.bytecode).constructor("Long Tail", "TAIL", 9)
-    token = w3.eth.contract(w3.eth.wait_for_transaction_receipt(tx.transact({"from": me})).contractAddress, abi=art.abi)  # fmt: skip
+    token = w3.eth.contract(
+        w3.eth.wait_for_transaction_receipt(tx.transact({"from": me})).contractAddress, abi=art.abi
+    )
     token.functions.mint(me, 10**18).transact({"from": me})
     token.functions.approve(devchain.v2_router, 2**256 - 1).transact({"from": me})
     router = w3.eth.contract(devchain.v2_router, abi=uniswap_artifact("UniswapV2Router02").abi)

@@ -285,9 +285,45 @@ class Store:
     # pairs and tiers
 
     async def pairs(self) -> list[dict]:
-        columns = [pairs.c[c] for c in ("id", "chain", "token_in", "token_out", "symbol_in", "symbol_out", "tier", "pinned_tier", "score", "score_at", "hits", "stale", "misses", "last_requested_at")]  # fmt: skip
+        columns = [
+            pairs.c[c]
+            for c in (
+                "id",
+                "chain",
+                "token_in",
+                "token_out",
+                "symbol_in",
+                "symbol_out",
+                "tier",
+                "pinned_tier",
+                "score",
+                "score_at",
+                "hits",
+                "stale",
+                "misses",
+                "last_requested_at",
+            )
+        ]
         async with self._read() as conn:
             return [dict(r) for r in (await conn.execute(select(*columns))).mappings()]
+
+    async def latest_quotes(self) -> dict[int, StoredQuote]:
+        """Each pair's most recently fetched quote, by pair id."""
+        newest = (
+            select(quotes.c.pair_id, func.max(quotes.c.fetched_at).label("at"))
+            .group_by(quotes.c.pair_id)
+            .subquery()
+        )
+        query = (
+            select(quotes.c.pair_id, quotes.c.body, quotes.c.fetched_at, pairs.c.tier)
+            .join(pairs)
+            .join(
+                newest,
+                and_(newest.c.pair_id == quotes.c.pair_id, newest.c.at == quotes.c.fetched_at),
+            )
+        )
+        async with self._read() as conn:
+            return {r["pair_id"]: _stored(r) for r in (await conn.execute(query)).mappings()}
 
     async def set_tiers(self, changes: dict[int, int]) -> None:
         """pair id -> tier"""

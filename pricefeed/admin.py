@@ -1,0 +1,119 @@
+"""The admin API: tier settings, pins, pairs. Bearer token from PRICEFEED_ADMIN_TOKEN."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+import msgspec
+from litestar import Request, delete, get, post, put
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Body, Parameter
+
+from pricefeed.errors import PricefeedError
+from pricefeed.feed import Feed
+from pricefeed.tiers import Tier, validate
+
+DISABLED = "the admin API is disabled: set PRICEFEED_ADMIN_TOKEN to a secret to enable it"
+
+
+def admin_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    token = connection.app.state.admin_token
+    if not token:
+        raise PermissionDeniedException(DISABLED)
+    given = connection.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise NotAuthorizedException(
+            "send 'Authorization: Bearer <PRICEFEED_ADMIN_TOKEN>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+class TierForm(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    ttl: float
+    stale_limit: float
+    refresh: float | None = None
+    size: int | None = None
+
+
+class Pin(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    chain: str
+    token_in: str
+    token_out: str
+    tier: int
+
+
+class TierInvalid(PricefeedError):
+    code, status = "invalid_tier", 422
+
+
+def tier_json(t: Tier) -> dict:
+    return {
+        "tier": t.tier,
+        "refresh": t.refresh,
+        "ttl": t.ttl,
+        "staleLimit": t.stale_limit,
+        "size": t.size,
+    }
+
+
+@get("/admin/tiers", guards=[admin_guard], summary="Tier settings")
+async def list_tiers(request: Request) -> list[dict]:
+    feed: Feed = request.app.state.feed
+    return [tier_json(t) for _, t in sorted(feed.tiers.items())]
+
+
+@put("/admin/tiers/{tier:int}", guards=[admin_guard], summary="Change a tier's settings")
+async def update_tier(
+    request: Request,
+    tier: Annotated[int, Parameter(description="tier number, 1 to 4")],
+    data: Annotated[TierForm, Body()],
+) -> dict:
+    feed: Feed = request.app.state.feed
+    new, errors = validate(tier, data.refresh, data.ttl, data.stale_limit, data.size)
+    if new is None:
+        raise TierInvalid("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    await feed.save_tier(new)
+    return tier_json(new)
+
+
+@post("/admin/pins", guards=[admin_guard], summary="Pin a pair to a tier", status_code=200)
+async def pin(request: Request, data: Annotated[Pin, Body()]) -> dict:
+    feed: Feed = request.app.state.feed
+    chain, token_in, token_out = await feed.pin(
+        data.chain, data.token_in, data.token_out, data.tier
+    )
+    return {"chain": chain, "tokenIn": token_in, "tokenOut": token_out, "pinnedTier": data.tier}
+
+
+@delete(
+    "/admin/pins/{chain:str}/{token_in:str}/{token_out:str}",
+    guards=[admin_guard],
+    summary="Unpin a pair",
+    status_code=200,
+)
+async def unpin(
+    request: Request,
+    chain: Annotated[str, Parameter(description="chain name or id")],
+    token_in: Annotated[str, Parameter(description="symbol or address")],
+    token_out: Annotated[str, Parameter(description="symbol or address")],
+) -> dict:
+    feed: Feed = request.app.state.feed
+    chain, token_in, token_out = await feed.pin(chain, token_in, token_out, None)
+    return {"chain": chain, "tokenIn": token_in, "tokenOut": token_out, "pinnedTier": None}
+
+
+@get("/admin/pairs", guards=[admin_guard], summary="Pairs with tier, popularity, last quote")
+async def list_pairs(
+    request: Request,
+    q: Annotated[str, Parameter(description="search chain or symbols")] = "",
+    sort: Annotated[
+        str, Parameter(description="popularity, tier, pair, age or hits")
+    ] = "popularity",
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, Parameter(ge=0)] = 0,
+) -> dict:
+    feed: Feed = request.app.state.feed
+    return await feed.pairs_view(q, sort, limit, offset)

@@ -1,0 +1,95 @@
+"""Operators' read-only views: metrics (JSON and Prometheus), alerts, health."""
+
+from __future__ import annotations
+
+import asyncio
+
+from litestar import Request, Response, get
+from prometheus_client import generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from pricefeed.overview import Services, health_json, metrics_json
+
+
+@get("/metrics", summary="Cache, latency, queue and RPC figures")
+async def metrics(request: Request) -> dict:
+    return await metrics_json(request.app.state.services)
+
+
+@get("/metrics/prometheus", summary="The same, in Prometheus exposition format")
+async def prometheus(request: Request) -> Response[bytes]:
+    body = await asyncio.to_thread(generate_latest, request.app.state.services.metrics.registry)
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@get("/alerts", summary="Active alerts and since when")
+async def alerts(request: Request) -> dict:
+    return {"alerts": (await metrics_json(request.app.state.services))["alerts"]}
+
+
+@get("/health", summary="RPC endpoints per chain, database, queue, memory")
+async def health(request: Request) -> Response[dict]:
+    body, ok = await health_json(request.app.state.services)
+    return Response(body, status_code=200 if ok else 503)
+
+
+@get("/health/live", summary="The process answers", sync_to_thread=False)
+def live() -> dict:
+    return {"status": "ok"}
+
+
+@get("/health/ready", summary="Started: store migrated, cache warmed, workers up")
+async def ready(request: Request) -> Response[dict]:
+    ok = bool(request.app.state.ready)
+    return Response({"status": "ok" if ok else "starting"}, status_code=200 if ok else 503)
+
+
+class LiveCollector:
+    """Prometheus figures read from the running parts at scrape time, not counted per request."""
+
+    def __init__(self, services: Services):
+        self.s = services
+
+    def collect(self):
+        queue = GaugeMetricFamily("pricefeed_queue_jobs", "refresh jobs", labels=["state"])
+        queue.add_metric(["active"], self.s.queue.active)
+        queue.add_metric(["waiting"], self.s.queue.waiting())
+        yield queue
+        outcomes = CounterMetricFamily(
+            "pricefeed_queue_outcomes", "finished refresh jobs", labels=["outcome"]
+        )
+        for outcome in ("completed", "failed", "expired"):
+            outcomes.add_metric([outcome], self.s.queue.outcomes[outcome])
+        yield outcomes
+        requests = CounterMetricFamily(
+            "pricefeed_rpc_requests", "JSON-RPC requests", labels=["chain", "endpoint"]
+        )
+        failures = CounterMetricFamily(
+            "pricefeed_rpc_failures", "failed JSON-RPC requests", labels=["chain", "endpoint"]
+        )
+        breaker = GaugeMetricFamily(
+            "pricefeed_breaker_open",
+            "1 when the breaker is not closed",
+            labels=["chain", "endpoint", "state"],
+        )
+        dex_calls = CounterMetricFamily(
+            "pricefeed_dex_calls", "calls inside multicalls", labels=["chain", "dex"]
+        )
+        dex_errors = CounterMetricFamily(
+            "pricefeed_dex_errors", "reverted calls inside multicalls", labels=["chain", "dex"]
+        )
+        for chain, quoter in self.s.engine.quoters().items():
+            for e in quoter.rpc.endpoints:
+                requests.add_metric([chain, e.label], e.requests)
+                failures.add_metric([chain, e.label], e.failures)
+                breaker.add_metric([chain, e.label, e.state], 0 if e.state == "closed" else 1)
+            for dex in quoter.venues:
+                dex_calls.add_metric([chain, dex], quoter.dex_calls[dex])
+                dex_errors.add_metric([chain, dex], quoter.dex_failures[dex])
+        yield from (requests, failures, breaker, dex_calls, dex_errors)
+        firing = GaugeMetricFamily(
+            "pricefeed_alert_active", "1 while an alert is active", labels=["alert"]
+        )
+        for name in self.s.alerts.active:
+            firing.add_metric([name], 1)
+        yield firing

@@ -1,0 +1,246 @@
+"""What operators see, built once: the /metrics JSON, health, and the samples behind charts.
+
+The dashboard renders these same dictionaries; nothing here is computed twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pricefeed.alerts import Alerts
+from pricefeed.engine import QuoteEngine
+from pricefeed.feed import Feed
+from pricefeed.metrics import WINDOW, Metrics, percentiles, recent
+from pricefeed.store import Store
+from pricefeed.tasks import RefreshQueue
+
+log = logging.getLogger(__name__)
+ALERT_EVERY = 5.0  # seconds between alert evaluations
+SAMPLE_EVERY = 10.0  # seconds between chart samples
+RETENTION = 7 * 24 * 3600.0  # seconds of chart history kept
+
+
+@dataclass
+class Services:
+    """The parts of a running service, as the views need them."""
+
+    engine: QuoteEngine
+    store: Store
+    feed: Feed
+    queue: RefreshQueue
+    metrics: Metrics
+    in_process: bool
+    alerts: Alerts = field(default_factory=Alerts)
+
+
+def rpc_view(engine: QuoteEngine) -> dict:
+    """Per chain in use: endpoint health (URLs redacted), calls and errors, calls by DEX."""
+    out = {}
+    for name, quoter in engine.quoters().items():
+        pool = quoter.rpc
+        best = pool.best_head()
+        endpoints = [
+            {
+                "url": e.label,
+                "state": e.state,
+                "latencyMs": round(e.latency.value * 1000, 1)
+                if e.latency.value is not None
+                else None,
+                "errorRate": round(e.error_rate.value or 0.0, 4),
+                "head": e.head,
+                "lag": best - e.head if best is not None and e.head is not None else None,
+                "lagging": pool.is_lagging(e),
+                "requests": e.requests,
+                "failures": e.failures,
+                "lastError": e.last_error,
+            }
+            for e in pool.endpoints
+        ]
+        out[name] = {
+            "calls": sum(e.requests for e in pool.endpoints),
+            "errors": sum(e.failures for e in pool.endpoints),
+            "multicalls": quoter.eth_calls,
+            "usableEndpoints": sum(e.can_try() for e in pool.endpoints),
+            "endpoints": endpoints,
+            "dexes": {
+                v: {"calls": quoter.dex_calls[v], "errors": quoter.dex_failures[v]}
+                for v in quoter.venues
+            },
+        }
+    return out
+
+
+def queue_view(queue: RefreshQueue, waiting: int) -> dict:
+    return {
+        "active": queue.active,
+        "waiting": waiting,
+        "completed": queue.outcomes["completed"],
+        "failed": queue.outcomes["failed"],
+        "expired": queue.outcomes["expired"],
+    }
+
+
+def tiers_view(metrics: Metrics, feed: Feed, now: float) -> dict:
+    out = {}
+    window = [(tier, cache) for at, tier, cache in metrics.served_log if now - at <= WINDOW]
+    for number, tier in sorted(feed.tiers.items()):
+        counts = Counter(cache for t, cache in window if t == number)
+        total = sum(counts.values())
+        ages = recent(metrics.ages[number], now)
+        out[str(number)] = {
+            "hits": counts["hit"],
+            "stale": counts["stale"],
+            "misses": counts["miss"],
+            "hitRate": round((counts["hit"] + counts["stale"]) / total, 4) if total else None,
+            "servedAgeMs": {
+                "avg": round(1000 * sum(ages) / len(ages)) if ages else None,
+                "p95": round(1000 * percentiles(ages, (95,))["p95"]) if ages else None,
+            },
+            "settings": {
+                "refresh": tier.refresh,
+                "ttl": tier.ttl,
+                "staleLimit": tier.stale_limit,
+                "size": tier.size,
+            },
+            "pairs": sum(1 for t in feed.pair_tiers.values() if t == number),
+        }
+    return out
+
+
+async def metrics_json(s: Services, now: float | None = None) -> dict:
+    """The architecture's metrics, and the rest an operator needs, over the last WINDOW seconds."""
+    now = time.time() if now is None else now
+    m = s.metrics
+    served = Counter(cache for at, _, cache in m.served_log if now - at <= WINDOW)
+    hits, misses = served["hit"] + served["stale"], served["miss"]
+    latencies = recent(m.latencies, now)
+    errors = recent(m.errors, now)
+    waiting = await asyncio.to_thread(s.queue.waiting)
+    snapshot = {
+        "cacheHits": hits,
+        "cacheMisses": misses,
+        "staleServed": served["stale"],
+        "hitRate": round(hits / (hits + misses), 4) if hits + misses else None,
+        "avgResponseTime": round(1000 * sum(latencies) / len(latencies), 3) if latencies else 0.0,
+        "latencyMs": {k: round(v * 1000, 3) for k, v in percentiles(latencies).items()},
+        "requests": len(latencies),
+        "errorRate": round(sum(errors) / len(errors), 4) if errors else 0.0,
+        "emergencyServed": int(m.emergency._value.get()),
+        "queueStats": queue_view(s.queue, waiting),
+        "tiers": tiers_view(m, s.feed, now),
+        "rpc": rpc_view(s.engine),
+        "cache": {"size": len(s.feed.l1), "capacity": s.feed.l1.size},
+        "windowSeconds": WINDOW,
+    }
+    snapshot["alerts"] = [
+        {"name": a.name, "message": a.message, "since": a.since}
+        for a in s.alerts.evaluate(snapshot | {"hitRate": snapshot["hitRate"] or 1.0}, now)
+    ]
+    return snapshot
+
+
+async def health_json(s: Services) -> tuple[dict, bool]:
+    """Health of each part; the service is healthy when the store answers, the consumer (if in
+    this process) runs, and no chain in use has lost every endpoint."""
+    try:
+        await s.store.ping()
+        database = "ok"
+    except Exception as e:
+        database = f"error: {type(e).__name__}"
+    used = s.engine.quoters()
+    chains = {
+        c.name: {
+            "chainId": c.chain_id,
+            "endpoints": len(c.settings.rpc_urls),
+            "usable": sum(e.can_try() for e in used[c.name].rpc.endpoints)
+            if c.name in used
+            else None,
+            "inUse": c.name in used,
+        }
+        for c in s.engine.chains.all
+    }
+    consumer = s.queue.consumer_alive() if s.in_process else None
+    ok = (
+        database == "ok"
+        and consumer is not False
+        and all(v["usable"] != 0 for v in chains.values())
+    )
+    body = {
+        "status": "ok" if ok else "unhealthy",
+        "database": database,
+        "queue": {"mode": "in-process" if s.in_process else "external", "consumerAlive": consumer},
+        "chains": chains,
+        "memory": {"rssMb": _rss_mb()},
+    }
+    return body, ok
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
+class Sampler:
+    """Writes a few figures every SAMPLE_EVERY seconds, so charts have history after restarts."""
+
+    def __init__(self, services: Services):
+        self.s = services
+        self._last: dict[str, float] = {}
+        self._pruned_at = 0.0
+
+    async def sample(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        snap = await metrics_json(self.s, now)
+        values: dict[tuple[str, str], float] = {}
+        for q, v in snap["latencyMs"].items():
+            values[("latency_ms", q)] = v
+        for tier, t in snap["tiers"].items():
+            if t["hitRate"] is not None:
+                values[("hit_rate", tier)] = t["hitRate"]
+            if t["servedAgeMs"]["avg"] is not None:
+                values[("served_age_ms", tier)] = t["servedAgeMs"]["avg"]
+        values[("queue_waiting", "")] = snap["queueStats"]["waiting"]
+        values[("queue_done_per_min", "")] = self._per_minute(
+            "queue_done", snap["queueStats"]["completed"], now
+        )
+        for chain, r in snap["rpc"].items():
+            values[("rpc_calls_per_min", chain)] = self._per_minute(f"rpc:{chain}", r["calls"], now)
+            values[("rpc_errors_per_min", chain)] = self._per_minute(
+                f"err:{chain}", r["errors"], now
+            )
+            for dex, d in r["dexes"].items():
+                values[("dex_calls_per_min", f"{chain}/{dex}")] = self._per_minute(
+                    f"dex:{chain}/{dex}", d["calls"], now
+                )
+        await self.s.store.add_samples(now, values)
+        if now - self._pruned_at > 3600:
+            self._pruned_at = now
+            await self.s.store.prune_samples(now - RETENTION)
+
+    def _per_minute(self, name: str, total: float, now: float) -> float:
+        previous = self._last.get(name), self._last.get(name + "@")
+        self._last[name], self._last[name + "@"] = total, now
+        if previous[0] is None or previous[1] is None or now <= previous[1]:
+            return 0.0
+        return round((total - previous[0]) * 60 / (now - previous[1]), 3)
+
+
+async def run_monitor(sampler: Sampler) -> None:
+    """Evaluate alerts every ALERT_EVERY seconds and sample charts every SAMPLE_EVERY."""
+    last_sample = 0.0
+    while True:
+        await asyncio.sleep(ALERT_EVERY)
+        try:
+            if time.monotonic() - last_sample >= SAMPLE_EVERY:
+                last_sample = time.monotonic()
+                await sampler.sample()  # evaluates the alerts too
+            else:
+                await metrics_json(sampler.s)
+        except Exception:
+            log.exception("monitoring tick failed; trying again next tick")

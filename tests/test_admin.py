@@ -1,0 +1,64 @@
+"""The admin API: off without a token, Bearer-protected with one, changes persisted."""
+
+from __future__ import annotations
+
+AUTH = {"Authorization": "Bearer s3cret"}
+
+
+async def test_without_a_token_admin_routes_say_how_to_enable_them(service, monkeypatch):
+    monkeypatch.delenv("PRICEFEED_ADMIN_TOKEN", raising=False)
+    async with service() as client:
+        answer = await client.get("/admin/tiers")
+    assert answer.status_code == 403
+    assert "set PRICEFEED_ADMIN_TOKEN" in answer.json()["error"]["message"]
+
+
+async def test_a_wrong_or_missing_bearer_token_is_refused(service, monkeypatch):
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    async with service() as client:
+        missing = await client.get("/admin/tiers")
+        wrong = await client.get("/admin/tiers", headers={"Authorization": "Bearer guess"})
+        right = await client.get("/admin/tiers", headers=AUTH)
+    assert (missing.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    assert [t["tier"] for t in right.json()] == [1, 2, 3, 4]
+
+
+async def test_tier_settings_change_at_once_and_survive_a_restart(service, monkeypatch, tmp_path):
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    form = {"refresh": 3, "ttl": 8, "staleLimit": 40, "size": 25}
+    async with service(data=tmp_path) as client:
+        changed = await client.put("/admin/tiers/1", json=form, headers=AUTH)
+        assert client.app.state.feed.tiers[1].ttl == 8
+    async with service(data=tmp_path) as client:
+        tiers = (await client.get("/admin/tiers", headers=AUTH)).json()
+    assert changed.status_code == 200
+    assert tiers[0] == {"tier": 1, "refresh": 3.0, "ttl": 8.0, "staleLimit": 40.0, "size": 25}
+
+
+async def test_an_invalid_tier_change_is_refused_and_changes_nothing(service, monkeypatch):
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    async with service() as client:
+        answer = await client.put("/admin/tiers/2", json={"ttl": 60, "staleLimit": 5, "refresh": 30, "size": 500}, headers=AUTH)  # fmt: off
+        tier2 = (await client.get("/admin/tiers", headers=AUTH)).json()[1]
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "invalid_tier"
+    assert "stale_limit: must be at least the TTL" in answer.json()["error"]["message"]
+    assert tier2["ttl"] == 60.0
+
+
+async def test_pairs_are_listed_with_tier_popularity_and_last_quote(service, monkeypatch):
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    async with service() as client:
+        for _ in range(3):
+            await client.get("/price/devchain/WETH/USDC", params={"amount": "2"})
+        await client.get("/price/devchain/LINK/USDC")
+        listing = (await client.get("/admin/pairs", headers=AUTH)).json()
+        searched = (await client.get("/admin/pairs", params={"q": "link"}, headers=AUTH)).json()
+        bad_sort = await client.get("/admin/pairs", params={"sort": "colour"}, headers=AUTH)
+    top = listing["pairs"][0]
+    assert listing["total"] == 2
+    assert (top["pair"], top["hits"], top["misses"], top["lastAmount"]) == ("WETH/USDC", 2, 1, "2")
+    assert top["popularity"] > 2.9 and top["lastPrice"] and top["ageMs"] >= 0
+    assert [p["pair"] for p in searched["pairs"]] == ["LINK/USDC"]
+    assert bad_sort.status_code == 400
