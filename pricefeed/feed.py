@@ -95,19 +95,48 @@ class Feed:
     async def serve_many(
         self, items: list[tuple[str, str, str, str]]
     ) -> list[Served | PricefeedError]:
-        """Many lookups at once: their misses reach the chain together, one multicall per chain."""
-
-        async def one(item):
+        """Many lookups at once. Every item is looked up in the cache first, and only then are
+        the misses handed to the fetcher, together: one multicall per chain."""
+        results: list[Served | PricefeedError | None] = [None] * len(items)
+        wanted: dict[int, tuple[QuoteKey, QuoteRequest]] = {}
+        for i, (chain, token_in, token_out, amount) in enumerate(items):
             try:
-                return await self.serve(*item)
+                _, request = await self.engine.request(chain, token_in, token_out, amount)
+                wanted[i] = (request_key(chain, request, self.engine), request)
             except PricefeedError as e:
-                return e
-
-        return list(await asyncio.gather(*(one(i) for i in items)))
+                results[i] = e
+        cached = await asyncio.gather(
+            *(self._cached(key, request, None) for key, request in wanted.values()),
+            return_exceptions=True,
+        )
+        misses = {}
+        for i, found in zip(wanted, cached, strict=True):
+            if isinstance(found, PricefeedError):
+                results[i] = found
+            elif found[0] is not None:
+                results[i] = found[0]
+            else:
+                key, request = wanted[i]
+                misses[i] = self._fetched(key, request, found[1], self.fetcher.fetch(key, request))
+        fetched = await asyncio.gather(*misses.values(), return_exceptions=True)
+        for i, outcome in zip(misses, fetched, strict=True):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, PricefeedError):
+                raise outcome
+            results[i] = outcome
+        return results  # type: ignore[return-value]
 
     async def lookup(
         self, key: QuoteKey, request: QuoteRequest, max_age: float | None = None
     ) -> Served:
+        served, entry = await self._cached(key, request, max_age)
+        if served is not None:
+            return served
+        return await self._fetched(key, request, entry, self.fetcher.fetch(key, request))
+
+    async def _cached(
+        self, key: QuoteKey, request: QuoteRequest, max_age: float | None
+    ) -> tuple[Served | None, Entry | None]:
+        """The first rungs: served from memory or the store if fresh enough, else the entry."""
         tier = self.tier(key[:3])
         now = self.clock()
         entry = self.l1.get(key)
@@ -116,17 +145,23 @@ class Feed:
         if entry is not None:
             age = now - entry.fetched_at
             if age <= tier.ttl and (max_age is None or age <= max_age):
-                return self._served(key, request, entry, "hit", age, tier, now)
+                return self._served(key, request, entry, "hit", age, tier, now), entry
             if age <= tier.stale_limit and max_age is None:
                 self.refresh_soon([key], PRIORITY_ON_DEMAND, tier.ttl)
-                return self._served(key, request, entry, "stale", age, tier, now)
+                return self._served(key, request, entry, "stale", age, tier, now), entry
         known = self._no_route.get(key)
         if known is not None and now - known[1] < NO_ROUTE_TTL:
             raise known[0]
+        return None, entry
+
+    async def _fetched(
+        self, key: QuoteKey, request: QuoteRequest, entry: Entry | None, future: asyncio.Future
+    ) -> Served:
+        """The last rungs: the chain's answer, else the last known value, else 503."""
+        tier = self.tier(key[:3])
+        now = self.clock()
         try:
-            quote = await asyncio.wait_for(
-                asyncio.shield(self.fetcher.fetch(key, request)), self.settings.fetch_deadline
-            )
+            quote = await asyncio.wait_for(asyncio.shield(future), self.settings.fetch_deadline)
         except NoRoute as e:
             self._no_route[key] = (e, now)
             raise
@@ -137,13 +172,11 @@ class Feed:
                 ) from None
             self.metrics.emergency.inc()
             age = self.clock() - entry.fetched_at
-            return self._served(
-                key, request, entry, "hit" if age <= tier.ttl else "stale", age, tier, now
-            )
+            cache = "hit" if age <= tier.ttl else "stale"
+            return self._served(key, request, entry, cache, age, tier, now)
         age = max(0.0, self.clock() - quote.fetched_at.timestamp())
-        return self._served(
-            key, request, Entry(quote, quote.fetched_at.timestamp()), "miss", age, tier, now
-        )
+        fresh = Entry(quote, quote.fetched_at.timestamp())
+        return self._served(key, request, fresh, "miss", age, tier, now)
 
     def _served(self, key, request, entry, cache, age, tier, now) -> Served:
         self.demand.note(key, (request.token_in.symbol, request.token_out.symbol), cache, now)

@@ -122,6 +122,7 @@ def service(settings, tmp_path):
         immediate: bool = True,
         in_process: bool = True,
         data=tmp_path,
+        cache: dict | None = None,
         **rpc,
     ):
         s = via(settings, urls, **rpc) if urls else settings
@@ -129,6 +130,7 @@ def service(settings, tmp_path):
             s,
             database=DatabaseSettings(url=f"sqlite+aiosqlite:///{data}/pricefeed.db"),
             queue=QueueSettings(path=str(data / "queue.db"), in_process=in_process),
+            cache=msgspec.structs.replace(s.cache, **(cache or {})),
         )
         app = create_app(s, queue_immediate=immediate)
         clock = Clock()

@@ -39,7 +39,11 @@ async def test_tier_settings_change_at_once_and_survive_a_restart(service, monke
 async def test_an_invalid_tier_change_is_refused_and_changes_nothing(service, monkeypatch):
     monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
     async with service() as client:
-        answer = await client.put("/admin/tiers/2", json={"ttl": 60, "staleLimit": 5, "refresh": 30, "size": 500}, headers=AUTH)  # fmt: off
+        answer = await client.put(
+            "/admin/tiers/2",
+            json={"ttl": 60, "staleLimit": 5, "refresh": 30, "size": 500},
+            headers=AUTH,
+        )
         tier2 = (await client.get("/admin/tiers", headers=AUTH)).json()[1]
     assert answer.status_code == 422
     assert answer.json()["error"]["code"] == "invalid_tier"

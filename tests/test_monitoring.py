@@ -41,9 +41,20 @@ async def test_prometheus_exposition_carries_the_same_figures(service):
 
 def test_alerts_fire_at_the_architectures_thresholds_and_remember_since_when():
     alerts = Alerts()
-    calm = {"requests": 100, "hitRate": 0.9, "latencyMs": {"p95": 20}, "queueStats": {"waiting": 3}, "errorRate": 0.0}  # fmt: off
+    calm = {
+        "requests": 100,
+        "hitRate": 0.9,
+        "latencyMs": {"p95": 20},
+        "queueStats": {"waiting": 3},
+        "errorRate": 0.0,
+    }
     assert alerts.evaluate(calm, now=100.0) == []
-    rough = calm | {"hitRate": 0.7, "latencyMs": {"p95": 650}, "queueStats": {"waiting": 1500}, "errorRate": 0.08}  # fmt: off
+    rough = calm | {
+        "hitRate": 0.7,
+        "latencyMs": {"p95": 650},
+        "queueStats": {"waiting": 1500},
+        "errorRate": 0.08,
+    }
     fired = alerts.evaluate(rough, now=200.0)
     assert {a.name for a in fired} == {
         "low_hit_rate",
@@ -53,7 +64,10 @@ def test_alerts_fire_at_the_architectures_thresholds_and_remember_since_when():
     }
     assert {a.since for a in alerts.evaluate(rough, now=260.0)} == {200.0}
     assert alerts.evaluate(calm, now=300.0) == []
-    assert alerts.evaluate(rough | {"requests": 5}, now=400.0)[0].name in {"slow_p95", "queue_backlog"}  # fmt: off
+    assert alerts.evaluate(rough | {"requests": 5}, now=400.0)[0].name in {
+        "slow_p95",
+        "queue_backlog",
+    }
 
 
 async def test_errors_from_the_chain_raise_the_error_rate_alert(service, proxy):
@@ -102,5 +116,7 @@ async def test_chart_samples_are_written_to_the_store(service):
         await client.get("/price/devchain/WETH/USDC")
         services = client.app.state.services
         await asyncio.to_thread(client.blocking_portal.call, Sampler(services).sample)
-        rows = await asyncio.to_thread(client.blocking_portal.call, services.store.samples, "hit_rate", 0.0)  # fmt: off
+        rows = await asyncio.to_thread(
+            client.blocking_portal.call, services.store.samples, "hit_rate", 0.0
+        )
     assert rows and rows[-1][1] == "4" and rows[-1][2] == 0.5

@@ -8,7 +8,10 @@ import msgspec
 
 from pricefeed.tiers import DEFAULT_TIERS, assign, validate
 
-SMALL = {t.tier: msgspec.structs.replace(t, size=s) for t, s in zip(DEFAULT_TIERS, [2, 3, 5, None], strict=True)}  # fmt: off
+SMALL = {
+    t.tier: msgspec.structs.replace(t, size=s)
+    for t, s in zip(DEFAULT_TIERS, [2, 3, 5, None], strict=True)
+}
 
 
 def test_a_pair_moves_up_as_soon_as_it_ranks_inside_a_better_tier():
@@ -39,7 +42,11 @@ def test_tier_forms_are_validated_field_by_field():
     assert validate(1, "5", "10", "60", "50")[0] is not None
     assert validate(4, "", "600", "3600", "")[0] is not None  # tier 4: on demand, unlimited
     _, errors = validate(2, "abc", "0", "5", "1.5")
-    assert errors == {"refresh": "must be a number", "ttl": "must be greater than zero", "size": "must be a whole number"}  # fmt: off
+    assert errors == {
+        "refresh": "must be a number",
+        "ttl": "must be greater than zero",
+        "size": "must be a whole number",
+    }
     assert validate(1, "5", "10", "8", "50")[1] == {"stale_limit": "must be at least the TTL"}
     assert "refresh" in validate(1, "20", "10", "60", "50")[1]
     assert validate(2, "", "10", "60", "50")[1] == {"refresh": "required"}
@@ -60,12 +67,18 @@ async def test_re_ranking_promotes_the_popular_and_demotes_the_faded(service):
             for _ in range(times):
                 await client.get(f"/price/devchain/{pair}")
         await on_app(client, feed.retier)
-        first = {p: (await client.get(f"/price/devchain/{p}")).json()["tier"] for p in ("WETH/USDC", "WBTC/USDC")}  # fmt: off
+        first = {
+            p: (await client.get(f"/price/devchain/{p}")).json()["tier"]
+            for p in ("WETH/USDC", "WBTC/USDC")
+        }
 
         for _ in range(20):  # UNI/WETH overtakes both
             await client.get("/price/devchain/UNI/WETH")
         await on_app(client, feed.retier)
-        second = {p: (await client.get(f"/price/devchain/{p}")).json()["tier"] for p in ("UNI/WETH", "WETH/USDC", "WBTC/USDC")}  # fmt: off
+        second = {
+            p: (await client.get(f"/price/devchain/{p}")).json()["tier"]
+            for p in ("UNI/WETH", "WETH/USDC", "WBTC/USDC")
+        }
 
     assert first == {"WETH/USDC": 1, "WBTC/USDC": 2}
     # each fell one rank, but stays within 1.2 x the bottom of its tier (1.2, 2.4): no move
@@ -76,7 +89,11 @@ async def test_a_pinned_pair_keeps_its_tier_through_re_ranking(service, monkeypa
     monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
     async with service() as client:
         auth = {"Authorization": "Bearer s3cret"}
-        pinned = await client.post("/admin/pins", json={"chain": "devchain", "tokenIn": "LINK", "tokenOut": "USDC", "tier": 1}, headers=auth)  # fmt: off
+        pinned = await client.post(
+            "/admin/pins",
+            json={"chain": "devchain", "tokenIn": "LINK", "tokenOut": "USDC", "tier": 1},
+            headers=auth,
+        )
         for _ in range(5):
             await client.get("/price/devchain/WETH/USDC")
         await on_app(client, client.app.state.feed.retier)
@@ -101,7 +118,10 @@ async def test_rising_demand_is_promoted_early_and_refreshed_before_expiry(servi
         for _ in range(8):  # a burst: popularity 8, but rising, so ranked as 16
             await client.get("/price/devchain/WBTC/WETH")
         await on_app(client, feed.retier)
-        tiers = {p: (await client.get(f"/price/devchain/{p}")).json()["tier"] for p in ("WBTC/WETH", "DAI/USDC")}  # fmt: off
+        tiers = {
+            p: (await client.get(f"/price/devchain/{p}")).json()["tier"]
+            for p in ("WBTC/WETH", "DAI/USDC")
+        }
 
         client.clock.advance(6)  # past half of tier 1's 10 s freshness
         before = feed.fetcher.upstream_quotes

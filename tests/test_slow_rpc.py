@@ -1,0 +1,46 @@
+"""Behind an RPC that takes 2-5 s per request, the cache answers at once and refreshes in bulk."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pricefeed.scheduler import Scheduler
+
+PAIRS = [("WETH", "USDC"), ("WBTC", "USDC"), ("DAI", "USDC"), ("LINK", "USDC"), ("UNI", "WETH")]
+SLOW = {"request_timeout": 20.0, "hedge_after": 1.5, "deadline": 60.0}
+
+
+async def on_app(client, fn, *args):
+    return await asyncio.to_thread(client.blocking_portal.call, fn, *args)
+
+
+async def test_behind_a_slow_rpc_cached_pairs_answer_and_refresh_in_one_call(service, proxy):
+    slow = proxy()
+    slow.faults.delay = (2.0, 5.0)
+    async with service([slow.url], cache={"fetch_deadline": 60.0}, **SLOW) as client:
+        batch = {"pairs": [{"chain": "devchain", "tokenIn": a, "tokenOut": b} for a, b in PAIRS]}
+        cold = (await client.post("/prices", json=batch)).json()["results"]
+        assert [r["cache"] for r in cold] == ["miss"] * 5
+        assert slow.methods["eth_call"] == 2  # pool look-ups, then all five quotes together
+
+        slow.reset_counts()
+        cached = [(await client.get(f"/price/devchain/{a}/{b}")).json() for a, b in PAIRS]
+        assert [(c["cache"], c["stale"]) for c in cached] == [("hit", False)] * 5
+        assert slow.http_requests == 0
+
+        feed = client.app.state.feed
+        for a, b in PAIRS:  # tier 1: refreshed every 5 s, fresh for 10 s
+            await on_app(client, feed.pin, "devchain", a, b, 1)
+        client.clock.advance(6)
+        await on_app(client, feed.flush)  # what was requested reaches the store, as every second
+        slow.reset_counts()
+        scheduler = Scheduler(feed.store, client.app.state.queue, recent=3600, clock=client.clock)
+        assert await on_app(client, scheduler.tick) == 5
+        assert slow.methods["eth_call"] == 1  # one RPC call carried the whole batch of refreshes
+
+        refreshed = [(await client.get(f"/price/devchain/{a}/{b}")).json() for a, b in PAIRS]
+        assert all(r["cache"] == "hit" and r["ageMs"] < 1000 and r["tier"] == 1 for r in refreshed)
+
+        client.clock.advance(11)  # past tier 1's TTL: served at once, flagged, refreshed behind
+        stale = (await client.get("/price/devchain/WETH/USDC")).json()
+        assert (stale["cache"], stale["stale"]) == ("stale", True)
