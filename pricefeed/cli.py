@@ -133,6 +133,30 @@ def devchain(port: int, block_time: int, market: bool, config_out: Path) -> None
             pass
 
 
+@main.group()
+def bench() -> None:
+    """Measure the service on the local devchain."""
+
+
+@bench.command("cached")
+@click.option(
+    "--latency", default="2-5", show_default=True, help="seconds added to each RPC request, LO-HI"
+)
+@click.option("--requests", default=2000, show_default=True, help="sequential cached requests")
+@click.option("--concurrency", default=20, show_default=True, help="concurrent clients")
+@click.option("--seconds", default=10.0, show_default=True, help="length of the concurrent run")
+@click.option("--out", type=click.Path(path_type=Path), help="write the figures as JSON here")
+def bench_cached(
+    latency: str, requests: int, concurrency: int, seconds: float, out: Path | None
+) -> None:
+    """Cached-path latency and throughput of a real server behind a slow RPC."""
+    from pricefeed.bench.cached import run as run_bench
+
+    low, _, high = latency.partition("-")
+    figures = run_bench((float(low), float(high or low)), requests, concurrency, seconds, out)
+    click.echo(json.dumps(figures, indent=2))
+
+
 @main.command()
 def settings() -> None:
     """List every setting with its help text."""

@@ -17,7 +17,7 @@ from itertools import groupby
 from pathlib import Path
 
 from huey import SqliteHuey, signals
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Worker
 
 from pricefeed.config import QueueSettings
 from pricefeed.store import QuoteKey, Store
@@ -26,8 +26,25 @@ log = logging.getLogger(__name__)
 Runner = Callable[[str, list[QuoteKey]], int]
 
 
+class WakeableWorker(Worker):
+    """A worker whose idle pause ends early when a job is queued in this process."""
+
+    wake: threading.Event
+
+    def sleep(self) -> None:
+        self.delay = min(self.delay, self.max_delay)
+        if self.wake.wait(self.delay):
+            self.wake.clear()
+        self.delay *= self.backoff
+
+
 class EmbeddedConsumer(Consumer):
-    """A Huey consumer that runs beside a web server: the server keeps its signal handlers."""
+    """A Huey consumer that runs beside a web server: the server keeps its signal handlers,
+    and jobs queued by the server wake the workers instead of waiting for their next poll."""
+
+    def __init__(self, huey, wake: threading.Event, **options):
+        self.worker_class = type("Worker", (WakeableWorker,), {"wake": wake})
+        super().__init__(huey, **options)
 
     def _set_signal_handlers(self) -> None:
         pass
@@ -54,6 +71,7 @@ class RefreshQueue:
         self._runner: Runner | None = None
         self._consumer: EmbeddedConsumer | None = None
         self._lock = threading.Lock()
+        self._wake = threading.Event()
         self.outcomes: Counter[str] = Counter()
         self.active = 0
         self.huey.signal()(self._on_signal)
@@ -88,6 +106,8 @@ class RefreshQueue:
                 await asyncio.to_thread(
                     self._refresh, chain, chunk, priority=priority, expires=expires
                 )
+        if claimed:
+            self._wake.set()
         return len(claimed)
 
     def waiting(self) -> int:
@@ -96,6 +116,7 @@ class RefreshQueue:
     def start_consumer(self) -> None:
         self._consumer = EmbeddedConsumer(
             self.huey,
+            self._wake,
             workers=self.settings.workers,
             worker_type="thread",
             periodic=False,
