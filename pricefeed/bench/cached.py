@@ -74,6 +74,7 @@ def run(
                 client.post("/prices", json=batch).raise_for_status()
                 figures["coldBatchSeconds"] = round(time.perf_counter() - started, 2)
                 figures["cachedSequentialMs"] = _sequential(client, requests)
+                figures["baselineHealthLiveMs"] = _sequential(client, requests, path="/health/live")
             figures["cachedConcurrent"] = asyncio.run(_concurrent(base, concurrency, seconds))
             figures["onDemandJobStartMs"] = _job_start(base, log)
             figures["rpcHttpRequestsWholeRun"] = proxy.http_requests
@@ -106,15 +107,15 @@ def _wait_ready(base: str, timeout: float = 60.0) -> None:
     raise RuntimeError("the server did not become ready")
 
 
-def _sequential(client: httpx.Client, n: int) -> dict:
-    """Client-side latency of cached GETs, one at a time over a kept-alive connection."""
+def _sequential(client: httpx.Client, n: int, path: str | None = None) -> dict:
+    """Client-side latency of cached GETs (or of `path`, a baseline), one at a time."""
     latencies = []
     for i in range(n):
         a, b = PAIRS[i % len(PAIRS)]
         started = time.perf_counter()
-        answer = client.get(f"/price/devchain/{a}/{b}")
+        answer = client.get(path or f"/price/devchain/{a}/{b}")
         latencies.append(time.perf_counter() - started)
-        assert answer.json()["cache"] in ("hit", "stale"), answer.text
+        assert path or answer.json()["cache"] in ("hit", "stale"), answer.text
     return _summary(latencies)
 
 
