@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar_htmx import HTMXPlugin
 
-from pricefeed import admin, api, monitor
+from pricefeed import admin, api, dashboard, monitor, web
 from pricefeed.config import Settings, load_settings
 from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
@@ -19,7 +21,6 @@ from pricefeed.rpc.redact import install_log_redaction
 from pricefeed.scheduler import Scheduler
 from pricefeed.store import Store
 from pricefeed.tasks import RefreshQueue, Runner
-from pricefeed.web import EXCEPTION_HANDLERS, timing
 
 ROUTES = [
     api.price,
@@ -35,6 +36,8 @@ ROUTES = [
     admin.pin,
     admin.unpin,
     admin.list_pairs,
+    *dashboard.ROUTES,
+    *web.static_routes(),
 ]
 
 
@@ -75,12 +78,28 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
             await engine.close()
             await store.close()
 
+    admin_token = os.environ.get("PRICEFEED_ADMIN_TOKEN", "")
     app = Litestar(
         route_handlers=ROUTES,
         lifespan=[lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[timing],
-        openapi_config=OpenAPIConfig(title="pricefeed", version="0.1.0", path="/schema"),
+        exception_handlers={
+            **web.EXCEPTION_HANDLERS,
+            dashboard.SignInRequired: dashboard.sign_in_required,
+        },
+        middleware=[
+            web.timing,
+            web.security_headers,
+            web.sessions(admin_token, settings.dashboard.session_hours).middleware,
+        ],
+        csrf_config=web.csrf(admin_token),
+        template_config=web.templates(),
+        plugins=[HTMXPlugin()],
+        openapi_config=OpenAPIConfig(
+            title="pricefeed",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],  # no CDN-hosted UI
+        ),
         request_max_body_size=1_000_000,
         logging_config=None,  # `pricefeed run` configures JSON logs; tests keep pytest's
     )
@@ -92,7 +111,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         feed=feed,
         metrics=metrics,
         services=services,
-        admin_token=os.environ.get("PRICEFEED_ADMIN_TOKEN", ""),
+        admin_token=admin_token,
         ready=False,
     )
     return app

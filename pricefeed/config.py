@@ -156,6 +156,11 @@ class CacheSettings(_Section):
     ] = 1.2
 
 
+class DashboardSettings(_Section):
+    public_read: Annotated[bool, doc("read-only dashboard pages without signing in")] = False
+    session_hours: Annotated[float, doc("hours a dashboard sign-in lasts", gt=0)] = 12.0
+
+
 class Settings(_Section):
     chains: Annotated[dict[str, ChainSettings], doc("chains by name")] = msgspec.field(
         default_factory=dict
@@ -177,6 +182,9 @@ class Settings(_Section):
     )
     cache: Annotated[CacheSettings, doc("cache and popularity")] = msgspec.field(
         default_factory=CacheSettings
+    )
+    dashboard: Annotated[DashboardSettings, doc("operator dashboard")] = msgspec.field(
+        default_factory=DashboardSettings
     )
 
 

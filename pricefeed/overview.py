@@ -215,8 +215,12 @@ class Sampler:
                 f"err:{chain}", r["errors"], now
             )
             for dex, d in r["dexes"].items():
-                values[("dex_calls_per_min", f"{chain}/{dex}")] = self._per_minute(
-                    f"dex:{chain}/{dex}", d["calls"], now
+                label = f"{chain}/{dex}"
+                values[("dex_calls_per_min", label)] = self._per_minute(
+                    f"dex:{label}", d["calls"], now
+                )
+                values[("dex_errors_per_min", label)] = self._per_minute(
+                    f"dexerr:{label}", d["errors"], now
                 )
         await self.s.store.add_samples(now, values)
         if now - self._pruned_at > 3600:

@@ -1,12 +1,23 @@
-"""What every response shares: JSON errors, request timing."""
+"""What every response shares: JSON errors, timing, templates, static files, sessions, CSRF,
+security headers."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
+import plotly
 from litestar import MediaType, Request, Response
+from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from pricefeed.errors import PricefeedError, UpstreamUnavailable
@@ -76,5 +87,117 @@ def timing(app: ASGIApp) -> ASGIApp:
         finally:
             route = scope.get("path_template") or "unmatched"
             scope["app"].state.metrics.request(route, status, time.perf_counter() - started)
+
+    return middleware
+
+
+ROOT = Path(__file__).resolve().parent.parent
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data"
+HTMX_JS = ROOT / "static" / "node_modules" / "htmx.org" / "dist"
+NOT_FOR_FORMS = ["^/prices$", "^/admin/"]  # JSON API: Bearer tokens, no cookies, no CSRF
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "  # plotly styles inline
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'"
+)
+
+
+def templates() -> TemplateConfig:
+    def filters(engine: JinjaTemplateEngine) -> None:
+        engine.engine.filters["duration"] = duration
+        engine.engine.filters["clock"] = lambda at: datetime.fromtimestamp(at, UTC).strftime(
+            "%H:%M:%S UTC"
+        )
+
+    return TemplateConfig(
+        directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=filters
+    )
+
+
+def duration(ms) -> str:
+    """Milliseconds for people: 850 ms, 4.2 s, 3 min, 2 h."""
+    if ms is None:
+        return "\u2013"  # an en dash: "no value"
+    seconds = ms / 1000
+    if seconds < 1:
+        return f"{ms:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def static_routes() -> list:
+    """Everything the pages load is served here: never a CDN."""
+    return [
+        create_static_files_router(
+            path="/static/vendor", directories=[PLOTLY_JS, HTMX_JS], include_in_schema=False
+        ),
+        create_static_files_router(
+            path="/static", directories=[ROOT / "static"], include_in_schema=False
+        ),
+    ]
+
+
+def secrets_from(admin_token: str) -> tuple[bytes, str]:
+    """Session and CSRF secrets: derived from the admin secret, so sign-ins survive restarts;
+    random when there is none (then nobody can sign in anyway)."""
+    seed = admin_token.encode() if admin_token else secrets.token_bytes(32)
+    return hashlib.sha256(b"session:" + seed).digest()[:32], hashlib.sha256(
+        b"csrf:" + seed
+    ).hexdigest()
+
+
+def sessions(admin_token: str, hours: float) -> CookieBackendConfig:
+    return CookieBackendConfig(
+        secret=secrets_from(admin_token)[0],
+        key="pricefeed_session",
+        max_age=int(hours * 3600),
+        httponly=True,
+        samesite="lax",
+        exclude=NOT_FOR_FORMS,
+    )
+
+
+def csrf(admin_token: str) -> CSRFConfig:
+    return CSRFConfig(
+        secret=secrets_from(admin_token)[1],
+        cookie_name="pricefeed_csrf",
+        cookie_httponly=True,
+        exclude=NOT_FOR_FORMS,
+    )
+
+
+def security_headers(app: ASGIApp) -> ASGIApp:
+    """CSP that fits our own assets, no sniffing, no framing; cookies Secure over TLS."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        tls = scope.get("scheme") == "https"
+
+        async def add_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (
+                        k,
+                        v + b"; Secure"
+                        if tls and k.lower() == b"set-cookie" and b"secure" not in v.lower()
+                        else v,
+                    )
+                    for k, v in message.get("headers", [])
+                ]
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"content-security-policy", CSP.encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, add_headers)
 
     return middleware

@@ -71,3 +71,15 @@ metric_samples = Table(
     Column("value", Float, nullable=False),
     Index("ix_metric_samples_name_at", "name", "at"),
 )
+
+price_history = Table(
+    "price_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pair_id", Integer, ForeignKey("pairs.id", ondelete="CASCADE"), nullable=False),
+    Column("amount_in", String, nullable=False),
+    Column("price", String, nullable=False),  # exact decimal string, as served
+    Column("block_number", Integer, nullable=False),
+    Column("fetched_at", Float, nullable=False),
+    Index("ix_price_history_pair_at", "pair_id", "fetched_at"),
+)

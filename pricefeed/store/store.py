@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from pricefeed.quoter import Quote
-from pricefeed.store.schema import metric_samples, pairs, quotes, tier_settings
+from pricefeed.store.schema import metric_samples, pairs, price_history, quotes, tier_settings
 from pricefeed.tiers import DEFAULT_TIERS, Tier
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -177,6 +177,19 @@ class Store:
                     },
                     where=quotes.c.block_number <= stmt.excluded.block_number,  # never go back
                 )
+            )
+            await conn.execute(
+                price_history.insert(),
+                [
+                    {
+                        "pair_id": r["pair_id"],
+                        "amount_in": r["amount_in"],
+                        "price": q.price,
+                        "block_number": q.block_number,
+                        "fetched_at": r["fetched_at"],
+                    }
+                    for q, r in zip(fresh, rows, strict=True)
+                ],
             )
 
     async def record_demand(self, demand: list[Demand]) -> None:
@@ -361,9 +374,28 @@ class Store:
         async with self._read() as conn:
             return [tuple(r) for r in await conn.execute(query)]  # type: ignore[misc]
 
+    async def prices(self, key: PairKey, since: float) -> list[tuple[float, str, str, int]]:
+        """(fetched_at, amount_in, price, block) of a pair since then, oldest first."""
+        query = (
+            select(
+                price_history.c.fetched_at,
+                price_history.c.amount_in,
+                price_history.c.price,
+                price_history.c.block_number,
+            )
+            .join(pairs)
+            .where(tuple_(pairs.c.chain, pairs.c.token_in, pairs.c.token_out) == key)
+            .where(price_history.c.fetched_at >= since)
+            .order_by(price_history.c.fetched_at)
+        )
+        async with self._read() as conn:
+            return [tuple(r) for r in await conn.execute(query)]  # type: ignore[misc]
+
     async def prune_samples(self, before: float) -> None:
+        """Chart history older than `before` goes: metric samples and price history."""
         async with self._write() as conn:
             await conn.execute(metric_samples.delete().where(metric_samples.c.at < before))
+            await conn.execute(price_history.delete().where(price_history.c.fetched_at < before))
 
 
 def _stored(row) -> StoredQuote:

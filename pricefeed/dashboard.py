@@ -1,0 +1,348 @@
+"""The operator dashboard: server-rendered pages, htmx fragments, plain-POST forms.
+
+Every fragment is a template the full page includes, and its endpoint renders that same file
+from the same context. Read-only pages need a sign-in unless `dashboard.public_read`; forms
+always do, and carry a CSRF token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import time
+from decimal import Decimal
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect, Template
+from litestar_htmx import ClientRedirect
+
+from pricefeed.charts import overview_charts, price_chart
+from pricefeed.errors import PricefeedError
+from pricefeed.feed import Feed
+from pricefeed.overview import Services, metrics_json, rpc_view
+from pricefeed.tiers import validate
+
+PAGE_SIZE = 25
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
+
+
+class SignInRequired(Exception):
+    pass
+
+
+def signed_in(connection: ASGIConnection) -> bool:
+    return connection.scope.get("session", {}).get("admin") is True
+
+
+def read_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if not connection.app.state.settings.dashboard.public_read and not signed_in(connection):
+        raise SignInRequired
+
+
+def write_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if not signed_in(connection):
+        raise SignInRequired
+
+
+def sign_in_required(request: Request, _: SignInRequired) -> Response:
+    target = "/dashboard/login?next=" + quote(request.url.path)
+    if request.headers.get("hx-request"):
+        return ClientRedirect(target)
+    return Redirect(target, status_code=303)
+
+
+def page(request: Request, template: str, **context: Any) -> Template:
+    """A full page or, for htmx, just the fragment it asks for (same file, same context)."""
+    context |= {"signed_in": signed_in(request), "path": request.url.path}
+    context.setdefault("public_read", request.app.state.settings.dashboard.public_read)
+    return Template(template_name=template, context=context)
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+# sign-in
+
+
+@get("/", include_in_schema=False)
+async def home() -> Redirect:
+    return Redirect("/dashboard")
+
+
+@get("/dashboard/login", include_in_schema=False)
+async def login_form(request: Request, next: FromQuery[str] = "/dashboard") -> Template:
+    return page(
+        request,
+        "login.html",
+        next=_local(next),
+        error="",
+        enabled=bool(request.app.state.admin_token),
+    )
+
+
+@post("/dashboard/login", include_in_schema=False)
+async def login(request: Request, data: Form) -> Response:
+    token = request.app.state.admin_token
+    given = data.get("secret", "")
+    if token and hmac.compare_digest(given.encode(), token.encode()):
+        request.set_session({"admin": True, "at": time.time()})
+        return Redirect(_local(data.get("next", "/dashboard")), status_code=303)
+    error = "Wrong secret." if token else "Sign-in is disabled: set PRICEFEED_ADMIN_TOKEN."
+    template = page(
+        request, "login.html", next=_local(data.get("next", "")), error=error, enabled=bool(token)
+    )
+    template.status_code = 401
+    return template
+
+
+@post("/dashboard/logout", include_in_schema=False)
+async def logout(request: Request) -> Redirect:
+    request.clear_session()
+    return Redirect("/dashboard/login", status_code=303)
+
+
+def _local(target: str) -> str:
+    """Only redirect within the dashboard."""
+    return target if target.startswith("/dashboard") and "//" not in target else "/dashboard"
+
+
+# overview
+
+
+@get("/dashboard", guards=[read_guard], include_in_schema=False)
+async def overview(request: Request) -> Template:
+    s = _services(request)
+    return page(
+        request, "overview.html", m=await metrics_json(s), charts=await overview_charts(s.store)
+    )
+
+
+@get("/dashboard/fragments/overview", guards=[read_guard], include_in_schema=False)
+async def overview_live(request: Request) -> Template:
+    return page(request, "_overview_live.html", m=await metrics_json(_services(request)))
+
+
+@get("/dashboard/fragments/charts", guards=[read_guard], include_in_schema=False)
+async def overview_chart_data(request: Request) -> Template:
+    return page(request, "_chart_data.html", charts=await overview_charts(_services(request).store))
+
+
+# pairs
+
+
+async def _pairs_context(request: Request, q: str, sort: str, page_no: int) -> dict:
+    feed: Feed = request.app.state.feed
+    try:
+        listing = await feed.pairs_view(q, sort, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+    except PricefeedError:
+        sort = "popularity"
+        listing = await feed.pairs_view(q, sort, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+    pages = max(1, math.ceil(listing["total"] / PAGE_SIZE))
+    return {
+        "listing": listing,
+        "q": q,
+        "sort": sort,
+        "page_no": min(page_no, pages),
+        "pages": pages,
+    }
+
+
+@get("/dashboard/pairs", guards=[read_guard], include_in_schema=False)
+async def pairs(
+    request: Request,
+    q: FromQuery[str] = "",
+    sort: FromQuery[str] = "popularity",
+    page_no: PageNo = 1,
+) -> Template:
+    return page(request, "pairs.html", **await _pairs_context(request, q, sort, page_no))
+
+
+@get("/dashboard/fragments/pairs", guards=[read_guard], include_in_schema=False)
+async def pairs_table(
+    request: Request,
+    q: FromQuery[str] = "",
+    sort: FromQuery[str] = "popularity",
+    page_no: PageNo = 1,
+) -> Template:
+    return page(request, "_pairs_table.html", **await _pairs_context(request, q, sort, page_no))
+
+
+@get(
+    "/dashboard/pairs/{chain:str}/{token_in:str}/{token_out:str}",
+    guards=[read_guard],
+    include_in_schema=False,
+)
+async def pair(
+    request: Request, chain: FromPath[str], token_in: FromPath[str], token_out: FromPath[str]
+) -> Template:
+    feed: Feed = request.app.state.feed
+    chain_, req = await feed.engine.request(chain, token_in, token_out)
+    key = (chain_.name, req.token_in.address, req.token_out.address)
+    now = feed.clock()
+    cached = sorted(
+        (
+            {
+                "amount": e.quote.amount_in,
+                "amountOut": e.quote.amount_out,
+                "price": e.quote.price,
+                "ageMs": int((now - e.fetched_at) * 1000),
+                "block": e.quote.block_number,
+                "route": " → ".join(
+                    f"{h.dex}{f' {h.fee / 10_000:g}%' if h.fee else ''}" for h in e.quote.route
+                ),
+            }
+            for k in feed.l1
+            if k[:3] == key and (e := feed.l1.peek(k)) is not None
+        ),
+        key=lambda r: Decimal(r["amount"]),
+    )
+    chart = await price_chart(feed.store, key, req.token_in, req.token_out)
+    return page(
+        request,
+        "pair.html",
+        chain=chain_.name,
+        token_in=req.token_in,
+        token_out=req.token_out,
+        tier=feed.tier(key),
+        cached=cached,
+        chart=chart,
+    )
+
+
+# tiers and pins
+
+
+def _tiers_context(request: Request, **extra: Any) -> dict:
+    feed: Feed = request.app.state.feed
+    forms = {
+        n: {"values": _tier_values(t), "errors": {}, "saved": False}
+        for n, t in sorted(feed.tiers.items())
+    }
+    return {"forms": forms, "pin": {"values": {}, "errors": {}, "saved": ""}} | extra
+
+
+def _tier_values(t) -> dict:
+    def show(v):
+        return "" if v is None else f"{v:g}"
+
+    return {
+        "refresh": show(t.refresh),
+        "ttl": show(t.ttl),
+        "stale_limit": show(t.stale_limit),
+        "size": show(t.size),
+    }
+
+
+@get("/dashboard/tiers", guards=[read_guard], include_in_schema=False)
+async def tiers(request: Request, saved: FromQuery[int | None] = None) -> Template:
+    context = _tiers_context(request)
+    if saved in context["forms"]:
+        context["forms"][saved]["saved"] = True
+    context["pins"] = [
+        p for p in (await request.app.state.feed.pairs_view(limit=500))["pairs"] if p["pinned"]
+    ]
+    return page(request, "tiers.html", **context)
+
+
+@post("/dashboard/tiers/{tier:int}", guards=[write_guard], include_in_schema=False)
+async def save_tier(request: Request, tier: FromPath[int], data: Form) -> Response:
+    feed: Feed = request.app.state.feed
+    values = {k: data.get(k, "").strip() for k in ("refresh", "ttl", "stale_limit", "size")}
+    new, errors = validate(tier, **values)
+    if new is not None:
+        await feed.save_tier(new)
+    htmx = bool(request.headers.get("hx-request"))
+    if new is not None and not htmx:
+        return Redirect(f"/dashboard/tiers?saved={tier}", status_code=303)
+    form = {
+        "values": _tier_values(new) if new else values,
+        "errors": errors,
+        "saved": new is not None,
+    }
+    if htmx:
+        return page(request, "_tier_form.html", n=tier, form=form)
+    context = _tiers_context(request)
+    context["forms"][tier] = form
+    context["pins"] = []
+    response = page(request, "tiers.html", **context)
+    response.status_code = 422
+    return response
+
+
+@post("/dashboard/pins", guards=[write_guard], include_in_schema=False)
+async def save_pin(request: Request, data: Form) -> Response:
+    feed: Feed = request.app.state.feed
+    values = {k: data.get(k, "").strip() for k in ("chain", "token_in", "token_out", "tier")}
+    errors = {k: "required" for k in ("chain", "token_in", "token_out") if not values[k]}
+    tier = None
+    if values["tier"] not in ("", "none"):
+        try:
+            tier = int(values["tier"])
+        except ValueError:
+            errors["tier"] = "choose a tier"
+    if not errors:
+        try:
+            await feed.pin(values["chain"], values["token_in"], values["token_out"], tier)
+        except PricefeedError as e:
+            field = {"unknown_chain": "chain", "bad_address": "token_in"}.get(e.code, "token_in")
+            errors[field] = e.message
+    if not errors and not request.headers.get("hx-request"):
+        return Redirect("/dashboard/tiers", status_code=303)
+    pins = [p for p in (await feed.pairs_view(limit=500))["pairs"] if p["pinned"]]
+    saved = "" if errors else ("pinned" if tier else "unpinned")
+    context = {"pin": {"values": values, "errors": errors, "saved": saved}, "pins": pins}
+    if request.headers.get("hx-request"):
+        return page(request, "_pins.html", **context)
+    response = page(request, "tiers.html", **_tiers_context(request, **context))
+    response.status_code = 422
+    return response
+
+
+# RPC endpoints
+
+
+@get("/dashboard/rpc", guards=[read_guard], include_in_schema=False)
+async def rpc(request: Request) -> Template:
+    return page(
+        request,
+        "rpc.html",
+        rpc=rpc_view(request.app.state.engine),
+        chains=request.app.state.engine.chains.all,
+    )
+
+
+@get("/dashboard/fragments/rpc", guards=[read_guard], include_in_schema=False)
+async def rpc_table(request: Request) -> Template:
+    return page(
+        request,
+        "_rpc_table.html",
+        rpc=rpc_view(request.app.state.engine),
+        chains=request.app.state.engine.chains.all,
+    )
+
+
+ROUTES = [
+    home,
+    login_form,
+    login,
+    logout,
+    overview,
+    overview_live,
+    overview_chart_data,
+    pairs,
+    pairs_table,
+    pair,
+    tiers,
+    save_tier,
+    save_pin,
+    rpc,
+    rpc_table,
+]
