@@ -5,12 +5,12 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 VENV := .venv
 
-.PHONY: run test lint format devchain setup
+.PHONY: run test lint format devchain setup browser
 
 run: setup
 	$(VENV)/bin/pricefeed run
 
-test: setup devchain-deps
+test: setup devchain-deps browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -22,7 +22,7 @@ format: setup
 devchain: setup devchain-deps
 	$(VENV)/bin/pricefeed devchain --market
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced static/node_modules/.package-lock.json
 
 $(UV):
 	$(PY) -m venv .tools
@@ -31,6 +31,15 @@ $(UV):
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked
 	touch $@
+
+# htmx, served by the app itself (plotly.js comes with the plotly Python package)
+static/node_modules/.package-lock.json: static/package.json static/package-lock.json
+	npm ci --prefix static --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium for the dashboard's browser tests (driven by the playwright package)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 .PHONY: devchain-deps
 devchain-deps: setup

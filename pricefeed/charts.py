@@ -96,5 +96,5 @@ async def price_chart(
     for amount, (xs, ys) in sorted(by_amount.items(), key=lambda kv: int(kv[0])):
         label = f"{format_units(int(amount), token_in.decimals)} {token_in.symbol}"
         figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label))
-    figure.update_yaxes(rangemode="normal")
+    figure.update_yaxes(type="linear", rangemode="normal")  # numbers, though sent as exact strings
     return {"id": "price", "figure": figure.to_plotly_json(), "points": len(history)}

@@ -336,7 +336,7 @@ class Feed:
                     "hits": p["hits"] + p["stale"],
                     "misses": p["misses"],
                     "lastPrice": last.quote.price if last else None,
-                    "lastAmount": last.quote.amount_in if last else None,
+                    "lastAmount": f"{last.quote.amount_in} {p['symbol_in']}" if last else None,
                     "ageMs": int((now - last.fetched_at) * 1000) if last else None,
                 }
             )

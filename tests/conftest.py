@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
+import urllib.request
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,7 +19,7 @@ from litestar.testing import AsyncTestClient
 from app import create_app
 from pricefeed.config import DatabaseSettings, QueueSettings, load_settings
 from pricefeed.devchain.deploy import Deployment, deploy
-from pricefeed.devchain.node import Anvil
+from pricefeed.devchain.node import Anvil, free_port
 from pricefeed.devchain.rpcproxy import RpcProxy
 from pricefeed.engine import QuoteEngine
 from pricefeed.rpc.redact import install_log_redaction
@@ -141,3 +147,68 @@ def service(settings, tmp_path):
             yield client
 
     return start
+
+
+PRICEFEED = str(Path(sys.executable).with_name("pricefeed"))
+ROOT = Path(__file__).parent.parent
+
+
+class ServiceProcess:
+    """`pricefeed run` (or `worker`) as operators start it, on files in `data`."""
+
+    def __init__(self, config: Path, data: Path, command: str = "run", **env: str):
+        self.config, self.data, self.command, self.env = config, data, command, env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> ServiceProcess:
+        environment = {
+            **os.environ,
+            "PRICEFEED_CONFIG": str(self.config),
+            "PRICEFEED__DATABASE__URL": f'"sqlite+aiosqlite:///{self.data}/pricefeed.db"',
+            "PRICEFEED__QUEUE__PATH": f'"{self.data}/queue.db"',
+            **self.env,
+        }
+        args = [PRICEFEED, self.command] + (
+            ["--port", str(self.port)] if self.command == "run" else []
+        )
+        log = (self.data / f"{self.command}.log").open("a")
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+        )
+        if self.command == "run":
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/health/ready", timeout=5) as resp:
+                    if json.loads(resp.read())["status"] == "ok":
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.command} did not become ready: {self.log()[-2000:]}")
+            time.sleep(0.1)
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signum)
+        try:
+            return self.proc.wait(20)
+        finally:
+            self.proc.kill()
+
+    def restart(self) -> ServiceProcess:
+        self.stop()
+        return self.start()
+
+    def log(self) -> str:
+        return (self.data / f"{self.command}.log").read_text()

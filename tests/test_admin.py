@@ -62,7 +62,12 @@ async def test_pairs_are_listed_with_tier_popularity_and_last_quote(service, mon
         bad_sort = await client.get("/admin/pairs", params={"sort": "colour"}, headers=AUTH)
     top = listing["pairs"][0]
     assert listing["total"] == 2
-    assert (top["pair"], top["hits"], top["misses"], top["lastAmount"]) == ("WETH/USDC", 2, 1, "2")
+    assert (top["pair"], top["hits"], top["misses"], top["lastAmount"]) == (
+        "WETH/USDC",
+        2,
+        1,
+        "2 WETH",
+    )
     assert top["popularity"] > 2.9 and top["lastPrice"] and top["ageMs"] >= 0
     assert [p["pair"] for p in searched["pairs"]] == ["LINK/USDC"]
     assert bad_sort.status_code == 400
