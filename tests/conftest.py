@@ -129,6 +129,7 @@ def service(settings, tmp_path):
         in_process: bool = True,
         data=tmp_path,
         cache: dict | None = None,
+        base_url: str = "http://testserver.local",
         **rpc,
     ):
         s = via(settings, urls, **rpc) if urls else settings
@@ -141,7 +142,7 @@ def service(settings, tmp_path):
         app = create_app(s, queue_immediate=immediate)
         clock = Clock()
         app.state.feed.clock = app.state.engine.clock = clock
-        async with AsyncTestClient(app) as client:
+        async with AsyncTestClient(app, base_url=base_url) as client:
             client.app, client.clock = app, clock
             clients.append(client)
             yield client

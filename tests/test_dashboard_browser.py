@@ -142,6 +142,9 @@ def test_a_tier_edited_through_its_form_survives_a_restart(page, server):
     page.goto(server.url + "/dashboard/tiers")  # the session outlives the restart
     expect(page.locator("#tier-2 [name=ttl]")).to_have_value("90")
     expect(page.locator("#tier-2 [name=stale_limit]")).to_have_value("400")
+    page.goto(server.url + "/dashboard")  # chart history is in SQLite: there at once
+    expect(page.locator(".chart-card .empty")).to_have_count(0)
+    expect(page.locator("#chart-latency .scatterlayer .trace").first).to_be_attached()
 
 
 def test_a_pair_is_pinned_and_unpinned_through_forms(page, server):

@@ -1,0 +1,54 @@
+"""Dashboard sign-in cookies: HttpOnly and SameSite always, Secure over TLS; CSRF on sign-in."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+
+async def sign_in(client):
+    form_page = await client.get("/dashboard/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', form_page.text).group(1)
+    return await client.post(
+        "/dashboard/login",
+        data={"secret": "s3cret", "next": "/dashboard", "_csrf_token": token},
+        follow_redirects=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_url", "secure"),
+    [("https://pricefeed.example", True), ("http://pricefeed.example", False)],
+)
+async def test_the_session_cookie_is_secure_exactly_over_tls(
+    service, monkeypatch, base_url, secure
+):
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    async with service(base_url=base_url) as client:
+        answer = await sign_in(client)
+    cookie = next(
+        v
+        for k, v in answer.headers.multi_items()
+        if k == "set-cookie" and v.startswith("pricefeed_session=")
+    )
+    assert answer.status_code == 303
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert ("Secure" in cookie) is secure
+
+
+async def test_signing_in_without_the_csrf_token_is_refused(service, monkeypatch):
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    async with service() as client:
+        await client.get("/dashboard/login")
+        answer = await client.post("/dashboard/login", data={"secret": "s3cret"})
+    assert answer.status_code == 403
+
+
+async def test_the_json_api_needs_no_csrf_token(service):
+    async with service() as client:
+        answer = await client.post(
+            "/prices",
+            json={"pairs": [{"chain": "devchain", "tokenIn": "WETH", "tokenOut": "USDC"}]},
+        )
+    assert answer.status_code == 200
