@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         middleware=[
             web.timing,
             web.security_headers,
+            *([limit.middleware] if (limit := web.rate_limit(settings.server.rate_limit)) else []),
             web.sessions(admin_token, settings.dashboard.session_hours).middleware,
         ],
         csrf_config=web.csrf(admin_token),
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
             path="/schema",
             render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],  # no CDN-hosted UI
         ),
-        request_max_body_size=1_000_000,
+        request_max_body_size=settings.server.max_body_bytes,
         logging_config=None,  # `pricefeed run` configures JSON logs; tests keep pytest's
     )
     app.state.update(

@@ -114,6 +114,10 @@ class ServerSettings(_Section):
     host: Annotated[str, doc("address the HTTP server binds")] = "127.0.0.1"
     port: Annotated[int, doc("HTTP port", ge=0, le=65535)] = 8000
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], doc("log level")] = "INFO"
+    rate_limit: Annotated[
+        int, doc("quote requests per minute per client address; 0: no limit", ge=0)
+    ] = 1200
+    max_body_bytes: Annotated[int, doc("largest request body accepted, bytes", ge=1024)] = 1_000_000
 
 
 class DatabaseSettings(_Section):

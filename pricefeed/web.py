@@ -14,6 +14,7 @@ import plotly
 from litestar import MediaType, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -47,11 +48,34 @@ def validation_error(_: Request, e: ValidationException) -> Response:
     )
 
 
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
+
+
 def http_error(_: Request, e: HTTPException) -> Response:
-    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
-        e.status_code, "http_error"
-    )
-    return Response(_body(code, e.detail), status_code=e.status_code, headers=e.headers)
+    headers = dict(e.headers or {})
+    if (
+        e.status_code == 429
+    ):  # Litestar's limiter says when in RateLimit-Reset; clients read Retry-After
+        headers["Retry-After"] = str(max(1, int(headers.get("RateLimit-Reset", "1"))))
+    body = _body(HTTP_CODES.get(e.status_code, "http_error"), e.detail)
+    return Response(body, status_code=e.status_code, headers=headers)
+
+
+def rate_limit(per_minute: int) -> RateLimitConfig | None:
+    """Per client address, on the quote routes only (dashboard, health and metrics are exempt)."""
+    if not per_minute:
+        return None
+    exempt = [
+        "^/$",
+        "^/dashboard",
+        "^/static",
+        "^/health",
+        "^/metrics",
+        "^/alerts",
+        "^/admin",
+        "^/schema",
+    ]
+    return RateLimitConfig(rate_limit=("minute", per_minute), exclude=exempt)
 
 
 def internal_error(request: Request, e: Exception) -> Response:

@@ -129,6 +129,7 @@ def service(settings, tmp_path):
         in_process: bool = True,
         data=tmp_path,
         cache: dict | None = None,
+        server: dict | None = None,
         base_url: str = "http://testserver.local",
         **rpc,
     ):
@@ -138,6 +139,7 @@ def service(settings, tmp_path):
             database=DatabaseSettings(url=f"sqlite+aiosqlite:///{data}/pricefeed.db"),
             queue=QueueSettings(path=str(data / "queue.db"), in_process=in_process),
             cache=msgspec.structs.replace(s.cache, **(cache or {})),
+            server=msgspec.structs.replace(s.server, **(server or {})),
         )
         app = create_app(s, queue_immediate=immediate)
         clock = Clock()
