@@ -39,3 +39,10 @@ class UpstreamUnavailable(PricefeedError):
 
 class BatchTooLarge(PricefeedError):
     code, status = "batch_too_large", 422
+
+
+class StoreUnavailable(PricefeedError):
+    """The database refused a read or write (disk full, read-only, locked too long)."""
+
+    code, status = "store_unavailable", 503
+    retry_after = 30

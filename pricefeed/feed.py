@@ -19,7 +19,7 @@ from pricefeed.cache import LRU, Entry
 from pricefeed.config import CacheSettings
 from pricefeed.demand import DemandTracker
 from pricefeed.engine import QuoteEngine
-from pricefeed.errors import NoRoute, PricefeedError, UpstreamUnavailable
+from pricefeed.errors import NoRoute, PricefeedError, StoreUnavailable, UpstreamUnavailable
 from pricefeed.fetcher import Fetcher
 from pricefeed.metrics import Metrics
 from pricefeed.quoter import Quote, QuoteRequest
@@ -174,6 +174,13 @@ class Feed:
             age = self.clock() - entry.fetched_at
             cache = "hit" if age <= tier.ttl else "stale"
             return self._served(key, request, entry, cache, age, tier, now)
+        held = self.l1.peek(key)
+        if held is not None and held.quote.block_number > quote.block_number:
+            # a lagging endpoint answered: what we hold is newer, and a pair never goes back
+            age = self.clock() - held.fetched_at
+            return self._served(
+                key, request, held, "hit" if age <= tier.ttl else "stale", age, tier, now
+            )
         age = max(0.0, self.clock() - quote.fetched_at.timestamp())
         fresh = Entry(quote, quote.fetched_at.timestamp())
         return self._served(key, request, fresh, "miss", age, tier, now)
@@ -184,15 +191,22 @@ class Feed:
         return Served(entry.quote, cache, age, tier)
 
     async def _newer_in_store(self, key: QuoteKey, entry: Entry | None) -> Entry | None:
-        stored = await self.store.load_quote(key)
+        try:
+            stored = await self.store.load_quote(key)
+        except StoreUnavailable as e:  # memory still serves
+            log.error("cache: %s", e)
+            return entry
         if stored is not None and (entry is None or stored.fetched_at > entry.fetched_at):
             entry = Entry(stored.quote, stored.fetched_at)
             self.l1.put(key, entry)
         return entry
 
     async def remember(self, quotes: list[Quote]) -> None:
-        """Fresh quotes: into the store, then into memory."""
-        await self.store.save_quotes(quotes)
+        """Fresh quotes: into the store, then into memory (which serves on if the store fails)."""
+        try:
+            await self.store.save_quotes(quotes)
+        except StoreUnavailable as e:
+            log.error("%d fresh quotes kept in memory only: %s", len(quotes), e)
         for q in quotes:
             key = _key(q)
             current = self.l1.peek(key)
@@ -289,6 +303,8 @@ class Feed:
                     await self.retier()
                 else:
                     await self.flush()
+            except StoreUnavailable as e:
+                log.error("popularity not written, will retry: %s", e)
             except Exception:
                 log.exception("feed background work failed; retrying next interval")
 

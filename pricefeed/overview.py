@@ -151,7 +151,9 @@ async def health_json(s: Services) -> tuple[dict, bool]:
         await s.store.ping()
         database = "ok"
     except Exception as e:
-        database = f"error: {type(e).__name__}"
+        database = f"error: {e}"
+    if database == "ok" and s.store.write_error is not None:
+        database = f"writes failing since {s.store.write_error[0]:.0f}: {s.store.write_error[1]}"
     used = s.engine.quoters()
     chains = {
         c.name: {
@@ -166,7 +168,7 @@ async def health_json(s: Services) -> tuple[dict, bool]:
     }
     consumer = s.queue.consumer_alive() if s.in_process else None
     ok = (
-        database == "ok"
+        database == "ok"  # a failing write shows here too
         and consumer is not False
         and all(v["usable"] != 0 for v in chains.values())
     )

@@ -7,7 +7,9 @@ process writing the same file waits on the busy timeout instead of failing mid-t
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +18,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Select, and_, event, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from pricefeed.errors import StoreUnavailable
 from pricefeed.quoter import Quote
 from pricefeed.store.schema import metric_samples, pairs, price_history, quotes, tier_settings
 from pricefeed.tiers import DEFAULT_TIERS, Tier
@@ -55,6 +59,7 @@ class Store:
         self.busy_timeout_ms = busy_timeout_ms
         self._reader: AsyncEngine | None = None
         self._writer: AsyncEngine | None = None
+        self.write_error: tuple[float, str] | None = None  # (when, why) of the last failed write
 
     async def open(self) -> None:
         """Create the database if needed, apply migrations, seed tier settings."""
@@ -98,11 +103,23 @@ class Store:
 
         return engine
 
-    def _write(self):
-        return self._writer.begin()  # type: ignore[union-attr]
+    @asynccontextmanager
+    async def _write(self):
+        try:
+            async with self._writer.begin() as conn:  # type: ignore[union-attr]
+                yield conn
+        except DBAPIError as e:
+            self.write_error = (time.time(), _reason(e))
+            raise StoreUnavailable(f"the database refused a write: {_reason(e)}") from None
+        self.write_error = None
 
-    def _read(self):
-        return self._reader.connect()  # type: ignore[union-attr]
+    @asynccontextmanager
+    async def _read(self):
+        try:
+            async with self._reader.connect() as conn:  # type: ignore[union-attr]
+                yield conn
+        except DBAPIError as e:
+            raise StoreUnavailable(f"the database refused a read: {_reason(e)}") from None
 
     async def close(self) -> None:
         for engine in (self._reader, self._writer):
@@ -396,6 +413,10 @@ class Store:
         async with self._write() as conn:
             await conn.execute(metric_samples.delete().where(metric_samples.c.at < before))
             await conn.execute(price_history.delete().where(price_history.c.fetched_at < before))
+
+
+def _reason(e: DBAPIError) -> str:
+    return str(e.orig) if e.orig is not None else type(e).__name__
 
 
 def _stored(row) -> StoredQuote:
