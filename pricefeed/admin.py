@@ -12,6 +12,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, Parameter
 
+from pricefeed.api import ADMIN_ERRORS
 from pricefeed.errors import PricefeedError
 from pricefeed.feed import Feed
 from pricefeed.tiers import Tier, validate
@@ -59,13 +60,18 @@ def tier_json(t: Tier) -> dict:
     }
 
 
-@get("/admin/tiers", guards=[admin_guard], summary="Tier settings")
+@get("/admin/tiers", guards=[admin_guard], responses=ADMIN_ERRORS, summary="Tier settings")
 async def list_tiers(request: Request) -> list[dict]:
     feed: Feed = request.app.state.feed
     return [tier_json(t) for _, t in sorted(feed.tiers.items())]
 
 
-@put("/admin/tiers/{tier:int}", guards=[admin_guard], summary="Change a tier's settings")
+@put(
+    "/admin/tiers/{tier:int}",
+    guards=[admin_guard],
+    responses=ADMIN_ERRORS,
+    summary="Change a tier's settings",
+)
 async def update_tier(
     request: Request,
     tier: Annotated[int, Parameter(description="tier number, 1 to 4")],
@@ -79,7 +85,13 @@ async def update_tier(
     return tier_json(new)
 
 
-@post("/admin/pins", guards=[admin_guard], summary="Pin a pair to a tier", status_code=200)
+@post(
+    "/admin/pins",
+    guards=[admin_guard],
+    responses=ADMIN_ERRORS,
+    summary="Pin a pair to a tier",
+    status_code=200,
+)
 async def pin(request: Request, data: Annotated[Pin, Body()]) -> dict:
     feed: Feed = request.app.state.feed
     chain, token_in, token_out = await feed.pin(
@@ -91,6 +103,7 @@ async def pin(request: Request, data: Annotated[Pin, Body()]) -> dict:
 @delete(
     "/admin/pins/{chain:str}/{token_in:str}/{token_out:str}",
     guards=[admin_guard],
+    responses=ADMIN_ERRORS,
     summary="Unpin a pair",
     status_code=200,
 )
@@ -105,7 +118,12 @@ async def unpin(
     return {"chain": chain, "tokenIn": token_in, "tokenOut": token_out, "pinnedTier": None}
 
 
-@get("/admin/pairs", guards=[admin_guard], summary="Pairs with tier, popularity, last quote")
+@get(
+    "/admin/pairs",
+    guards=[admin_guard],
+    responses=ADMIN_ERRORS,
+    summary="Pairs with tier, popularity, last quote",
+)
 async def list_pairs(
     request: Request,
     q: Annotated[str, Parameter(description="search chain or symbols")] = "",

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
 
 from pricefeed.errors import BatchTooLarge, PricefeedError
@@ -67,6 +68,25 @@ class Prices(msgspec.Struct):
     results: list[dict]
 
 
+def errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI for our error bodies, so the schema says what clients really get."""
+    why = {
+        400: "malformed request",
+        401: "missing or wrong Bearer token",
+        403: "admin API disabled",
+        404: "unknown chain, token or route, or no route between the tokens",
+        413: "request body too large",
+        422: "bad amount, or a rule of the request broken",
+        429: "rate limit reached; see Retry-After",
+        503: "the chain or the store is unavailable; see Retry-After",
+    }
+    return {s: ResponseSpec(data_container=ErrorBody, description=why[s]) for s in statuses}
+
+
+PUBLIC_ERRORS = errors(400, 404, 413, 422, 429, 503)
+ADMIN_ERRORS = errors(400, 401, 403, 404, 422, 503)
+
+
 def render(served: Served) -> Price:
     q = served.quote
     return Price(
@@ -105,7 +125,11 @@ def error(e: PricefeedError) -> ErrorBody:
     return ErrorBody(ErrorDetail(e.code, e.message))
 
 
-@get("/price/{chain:str}/{token_in:str}/{token_out:str}", summary="Quote one pair")
+@get(
+    "/price/{chain:str}/{token_in:str}/{token_out:str}",
+    summary="Quote one pair",
+    responses=PUBLIC_ERRORS,
+)
 async def price(
     request: Request,
     chain: Annotated[str, Parameter(description="chain name or id")],
@@ -121,7 +145,7 @@ async def price(
     return Response(render(served), headers=cache_headers(served))
 
 
-@post("/prices", summary="Quote many pairs", status_code=200)
+@post("/prices", summary="Quote many pairs", status_code=200, responses=PUBLIC_ERRORS)
 async def prices(request: Request, data: Annotated[PricesQuery, Body()]) -> Prices:
     feed: Feed = request.app.state.feed
     limit = request.app.state.settings.cache.batch_limit

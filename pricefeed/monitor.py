@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Request, Response, get
+from litestar.openapi import ResponseSpec
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -27,7 +28,13 @@ async def alerts(request: Request) -> dict:
     return {"alerts": (await metrics_json(request.app.state.services))["alerts"]}
 
 
-@get("/health", summary="RPC endpoints per chain, database, queue, memory")
+@get(
+    "/health",
+    summary="RPC endpoints per chain, database, queue, memory (503 when unhealthy)",
+    responses={
+        503: ResponseSpec(data_container=dict, description="unhealthy: the body says which part")
+    },
+)
 async def health(request: Request) -> Response[dict]:
     body, ok = await health_json(request.app.state.services)
     return Response(body, status_code=200 if ok else 503)
@@ -38,7 +45,11 @@ def live() -> dict:
     return {"status": "ok"}
 
 
-@get("/health/ready", summary="Started: store migrated, cache warmed, workers up")
+@get(
+    "/health/ready",
+    summary="Started: store migrated, cache warmed, workers up",
+    responses={503: ResponseSpec(data_container=dict, description="still starting")},
+)
 async def ready(request: Request) -> Response[dict]:
     ok = bool(request.app.state.ready)
     return Response({"status": "ok" if ok else "starting"}, status_code=200 if ok else 503)
