@@ -133,9 +133,30 @@ def devchain(port: int, block_time: int, market: bool, config_out: Path) -> None
             pass
 
 
-@main.group()
-def bench() -> None:
-    """Measure the service on the local devchain."""
+@main.group(invoke_without_command=True)
+@click.option("--rate", default=40.0, show_default=True, help="requests per second (open loop)")
+@click.option("--seconds", default=60.0, show_default=True, help="length of the run")
+@click.option(
+    "--latency", default="2-5", show_default=True, help="seconds added to each RPC request, LO-HI"
+)
+@click.option("--zipf", default=1.1, show_default=True, help="exponent of the pair popularity")
+@click.option(
+    "--tail", default=30, show_default=True, help="long-tail tokens added to the devchain"
+)
+@click.option("--compare/--no-compare", default=False, help="also run a no-cache baseline")
+@click.option("--out", default="bench-results", show_default=True, type=click.Path(path_type=Path))
+@click.pass_context
+def bench(ctx, rate, seconds, latency, zipf, tail, compare, out) -> None:
+    """Load the service on the local devchain and report (or run a sub-benchmark)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pricefeed.bench.load import run as run_load
+    from pricefeed.bench.load import table
+
+    low, _, high = latency.partition("-")
+    results = run_load(rate, seconds, (float(low), float(high or low)), zipf, tail, compare, out)
+    click.echo(table(results))
+    click.echo(f"\nwritten: {out / 'bench.json'}, {out / 'bench.html'}")
 
 
 @bench.command("cached")

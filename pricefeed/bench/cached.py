@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,10 +20,10 @@ from pathlib import Path
 import httpx
 import msgspec
 
+from pricefeed.bench.harness import summary, wait_ready
 from pricefeed.devchain.deploy import deploy
 from pricefeed.devchain.node import Anvil, free_port
 from pricefeed.devchain.rpcproxy import RpcProxy
-from pricefeed.metrics import percentiles
 from pricefeed.store import Store
 
 PAIRS = [("WETH", "USDC"), ("WBTC", "USDC"), ("DAI", "USDC"), ("LINK", "USDC"), ("UNI", "WETH")]
@@ -64,7 +63,7 @@ def run(
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_ready(base)
+            wait_ready(base)
             figures = {"rpcLatencySeconds": list(latency)}
             with httpx.Client(base_url=base, timeout=120) as client:
                 started = time.perf_counter()
@@ -95,18 +94,6 @@ async def _short_tier4_ttl(data: Path) -> None:
     await store.close()
 
 
-def _wait_ready(base: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health/ready").status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the server did not become ready")
-
-
 def _sequential(client: httpx.Client, n: int, path: str | None = None) -> dict:
     """Client-side latency of cached GETs (or of `path`, a baseline), one at a time."""
     latencies = []
@@ -116,7 +103,7 @@ def _sequential(client: httpx.Client, n: int, path: str | None = None) -> dict:
         answer = client.get(path or f"/price/devchain/{a}/{b}")
         latencies.append(time.perf_counter() - started)
         assert path or answer.json()["cache"] in ("hit", "stale"), answer.text
-    return _summary(latencies)
+    return summary(latencies)
 
 
 async def _concurrent(base: str, concurrency: int, seconds: float) -> dict:
@@ -138,7 +125,7 @@ async def _concurrent(base: str, concurrency: int, seconds: float) -> dict:
     return {
         "concurrency": concurrency,
         "requestsPerSecond": round(len(latencies) / elapsed),
-        **_summary(latencies),
+        **summary(latencies),
     }
 
 
@@ -155,7 +142,7 @@ def _job_start(base: str, log: Path, trials: int = 10) -> dict:
         started = _first_execution_after(log, sent)
         if started is not None:
             delays.append(started - sent)
-    return _summary(delays) | {"trials": len(delays)}
+    return summary(delays) | {"trials": len(delays)}
 
 
 def _first_execution_after(log: Path, after: float, timeout: float = 10.0) -> float | None:
@@ -174,16 +161,3 @@ def _first_execution_after(log: Path, after: float, timeout: float = 10.0) -> fl
                     return at
         time.sleep(0.05)
     return None
-
-
-def _summary(seconds: list[float]) -> dict:
-    if not seconds:
-        return {"n": 0}
-    ms = [s * 1000 for s in seconds]
-    p = percentiles(ms)
-    return {
-        "n": len(ms),
-        "meanMs": round(statistics.fmean(ms), 2),
-        **{k + "Ms": round(v, 2) for k, v in p.items()},
-        "maxMs": round(max(ms), 2),
-    }

@@ -1,0 +1,113 @@
+"""What every benchmark needs: a devchain (with a long tail of tokens), a slow RPC in front of
+it, the service as a process, and summaries of latencies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from pricefeed.devchain.build import ensure_contracts, uniswap_artifact
+from pricefeed.devchain.deploy import DEADLINE, Deployment
+from pricefeed.devchain.node import free_port
+from pricefeed.metrics import percentiles
+
+
+def add_tail_tokens(d: Deployment, count: int) -> list[str]:
+    """`count` 18-decimal tokens, each in a V2 pool against WETH of its own depth."""
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(d.url))
+    me = d.deployer
+    art = ensure_contracts()["DevToken"]
+    router = w3.eth.contract(d.v2_router, abi=uniswap_artifact("UniswapV2Router02").abi)
+    symbols = []
+    for i in range(count):
+        symbol = f"TAIL{i:02d}"
+        tx = w3.eth.contract(abi=art.abi, bytecode=art.bytecode).constructor(
+            f"Tail {i}", symbol, 18
+        )
+        address = w3.eth.wait_for_transaction_receipt(tx.transact({"from": me})).contractAddress
+        token = w3.eth.contract(address, abi=art.abi)
+        token.functions.mint(me, 10**30).transact({"from": me})
+        token.functions.approve(d.v2_router, 2**256 - 1).transact({"from": me})
+        weth = (5 + 7 * i) * 10**18  # deeper and shallower pools along the tail
+        router.functions.addLiquidity(
+            address, d.weth, weth * (10 + i), weth, 0, 0, me, DEADLINE
+        ).transact({"from": me})
+        d.tokens[symbol], d.decimals[symbol] = address, 18
+        symbols.append(symbol)
+    return symbols
+
+
+def config_for(d: Deployment, rpc_url: str, extra: str = "") -> str:
+    """The devchain's config with its endpoint replaced (by a proxy) and RPC patience for 2-5 s."""
+    return (
+        "include_default_chains = false\n[cache]\nfetch_deadline = 60.0\n"
+        + d.config_toml(block_time=1).replace(
+            f'rpc_urls = ["{d.url}"]', f'rpc_urls = ["{rpc_url}"]'
+        )
+        + "[chains.devchain.rpc]\nrequest_timeout = 20.0\nhedge_after = 1.5\ndeadline = 60.0\n"
+        + extra
+    )
+
+
+@contextmanager
+def service(config: Path, data: Path, **env: str):
+    """`pricefeed run` on a free port with its files in `data`; stopped on exit."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "PRICEFEED_CONFIG": str(config),
+        "PRICEFEED__DATABASE__URL": f'"sqlite+aiosqlite:///{data}/pricefeed.db"',
+        "PRICEFEED__QUEUE__PATH": f'"{data}/queue.db"',
+        "PRICEFEED__SERVER__RATE_LIMIT": "0",  # the load generator is one client
+        **env,
+    }
+    log = data / "server.log"
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("pricefeed")), "run", "--port", str(port)],
+        env=environment,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base)
+        yield base, log
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+
+
+def wait_ready(base: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/health/ready").status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the server did not become ready")
+
+
+def summary(seconds: list[float]) -> dict:
+    """Count, mean, p50/p95/p99 and max, in milliseconds."""
+    if not seconds:
+        return {"n": 0}
+    ms = [s * 1000 for s in seconds]
+    p = percentiles(ms)
+    return {
+        "n": len(ms),
+        "meanMs": round(statistics.fmean(ms), 2),
+        **{k + "Ms": round(v, 2) for k, v in p.items()},
+        "maxMs": round(max(ms), 2),
+    }
