@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 VENV := .venv
 
-.PHONY: run test lint format devchain setup browser
+.PHONY: run test lint format devchain setup browser bench
 
 run: setup
 	$(VENV)/bin/pricefeed run
@@ -18,6 +18,9 @@ lint: setup
 
 format: setup
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+bench: setup devchain-deps
+	$(VENV)/bin/pricefeed bench --compare
 
 devchain: setup devchain-deps
 	$(VENV)/bin/pricefeed devchain --market
