@@ -113,31 +113,27 @@ class RefreshQueue:
     def waiting(self) -> int:
         return self.huey.pending_count()
 
+    def _consumer_options(self) -> dict:
+        """Thread workers, no periodic tasks, and polls at most `queue.poll` apart when idle."""
+        return {
+            "workers": self.settings.workers,
+            "worker_type": "thread",
+            "periodic": False,
+            "initial_delay": min(0.05, self.settings.poll),
+            "backoff": 1.15,
+            "max_delay": self.settings.poll,
+        }
+
     def start_consumer(self) -> None:
+        """The consumer inside this (web) process."""
         self._consumer = EmbeddedConsumer(
-            self.huey,
-            self._wake,
-            workers=self.settings.workers,
-            worker_type="thread",
-            periodic=False,
-            initial_delay=min(0.05, self.settings.poll),
-            backoff=1.15,
-            max_delay=self.settings.poll,
-            check_worker_health=False,
+            self.huey, self._wake, check_worker_health=False, **self._consumer_options()
         )
         self._consumer.start()
 
     def consumer(self) -> Consumer:
         """A stand-alone consumer for the `pricefeed worker` process (it handles signals)."""
-        return Consumer(
-            self.huey,
-            workers=self.settings.workers,
-            worker_type="thread",
-            periodic=False,
-            initial_delay=min(0.05, self.settings.poll),
-            backoff=1.15,
-            max_delay=self.settings.poll,
-        )
+        return Consumer(self.huey, **self._consumer_options())
 
     def consumer_alive(self) -> bool:
         if self._consumer is None:

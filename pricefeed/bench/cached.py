@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -20,9 +16,9 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from pricefeed.bench.harness import summary, wait_ready
+from pricefeed.bench.harness import config_for, service, summary
 from pricefeed.devchain.deploy import deploy
-from pricefeed.devchain.node import Anvil, free_port
+from pricefeed.devchain.node import Anvil
 from pricefeed.devchain.rpcproxy import RpcProxy
 from pricefeed.store import Store
 
@@ -37,34 +33,10 @@ def run(
         d = deploy(anvil.url)
         proxy.faults.delay = latency
         config = data / "pricefeed.toml"
-        slow = "[chains.devchain.rpc]\nrequest_timeout = 20.0\nhedge_after = 1.5\ndeadline = 60.0\n"
-        config.write_text(
-            "include_default_chains = false\n[cache]\nfetch_deadline = 60.0\n"
-            + d.config_toml(block_time=1).replace(
-                f'rpc_urls = ["{anvil.url}"]', f'rpc_urls = ["{proxy.url}"]'
-            )
-            + slow
-        )
+        config.write_text(config_for(d, proxy.url))
         asyncio.run(_short_tier4_ttl(data))
-        port = free_port()
-        env = {
-            **os.environ,
-            "PRICEFEED_CONFIG": str(config),
-            "PRICEFEED__DATABASE__URL": f'"sqlite+aiosqlite:///{data}/pricefeed.db"',
-            "PRICEFEED__QUEUE__PATH": f'"{data}/queue.db"',
-            "PRICEFEED__CACHE__RETIER_INTERVAL": "3600",
-        }
-        log = data / "server.log"
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("pricefeed")), "run", "--port", str(port)],
-            env=env,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_ready(base)
-            figures = {"rpcLatencySeconds": list(latency)}
+        figures: dict = {"rpcLatencySeconds": list(latency)}
+        with service(config, data, PRICEFEED__CACHE__RETIER_INTERVAL="3600") as (base, log):
             with httpx.Client(base_url=base, timeout=120) as client:
                 started = time.perf_counter()
                 batch = {
@@ -77,9 +49,6 @@ def run(
             figures["cachedConcurrent"] = asyncio.run(_concurrent(base, concurrency, seconds))
             figures["onDemandJobStartMs"] = _job_start(base, log)
             figures["rpcHttpRequestsWholeRun"] = proxy.http_requests
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
     if out:
         out.write_text(json.dumps(figures, indent=2))
     return figures
