@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
     settings = settings or load_settings()
     install_log_redaction()
     engine = QuoteEngine(settings)
-    store = Store(settings.database.url, settings.database.busy_timeout_ms)
+    store = Store(
+        settings.database.url, settings.database.busy_timeout_ms, settings.database.min_free_mb
+    )
     queue = RefreshQueue(settings.queue, store, immediate=queue_immediate)
     metrics = Metrics()
     feed = Feed(engine, store, settings.cache, metrics, submit=queue.submit)

@@ -134,8 +134,8 @@ def devchain(port: int, block_time: int, market: bool, config_out: Path) -> None
 
 
 @main.group(invoke_without_command=True)
-@click.option("--rate", default=40.0, show_default=True, help="requests per second (open loop)")
-@click.option("--seconds", default=60.0, show_default=True, help="length of the run")
+@click.option("--rate", default=20.0, show_default=True, help="requests per second (open loop)")
+@click.option("--seconds", default=120.0, show_default=True, help="length of the run")
 @click.option(
     "--latency", default="2-5", show_default=True, help="seconds added to each RPC request, LO-HI"
 )

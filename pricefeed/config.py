@@ -125,6 +125,9 @@ class DatabaseSettings(_Section):
         "sqlite+aiosqlite:///var/pricefeed.db"
     )
     busy_timeout_ms: Annotated[int, doc("SQLite busy timeout, milliseconds", ge=0)] = 5000
+    min_free_mb: Annotated[
+        int, doc("writes pause while the disk has less free space than this, MB", ge=0)
+    ] = 64
 
 
 class QueueSettings(_Section):

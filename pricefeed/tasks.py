@@ -21,6 +21,7 @@ from huey.consumer import Consumer, Worker
 
 from pricefeed.config import QueueSettings
 from pricefeed.store import QuoteKey, Store
+from pricefeed.store.store import low_on_disk
 
 log = logging.getLogger(__name__)
 Runner = Callable[[str, list[QuoteKey]], int]
@@ -97,6 +98,9 @@ class RefreshQueue:
 
     async def submit(self, keys: list[QuoteKey], priority: int, expires: float) -> int:
         """Claim the keys no job holds, and queue them in batches per chain. Returns how many."""
+        if reason := low_on_disk(Path(self.settings.path).resolve().parent, self.store.min_free_mb):
+            log.error("refresh not queued: %s", reason)  # the scheduler asks again next tick
+            return 0
         now = time.time()
         claimed = await self.store.claim(keys, now + expires, now)
         for chain, group in groupby(sorted(claimed), key=lambda k: k[0]):

@@ -34,7 +34,9 @@ def main(settings: Settings) -> None:
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
     engine = QuoteEngine(settings)
-    store = Store(settings.database.url, settings.database.busy_timeout_ms)
+    store = Store(
+        settings.database.url, settings.database.busy_timeout_ms, settings.database.min_free_mb
+    )
     queue = RefreshQueue(settings.queue, store)
     feed = Feed(engine, store, settings.cache, Metrics())
     on_loop(store.open())

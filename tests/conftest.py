@@ -130,13 +130,16 @@ def service(settings, tmp_path):
         data=tmp_path,
         cache: dict | None = None,
         server: dict | None = None,
+        database: dict | None = None,
         base_url: str = "http://testserver.local",
         **rpc,
     ):
         s = via(settings, urls, **rpc) if urls else settings
         s = msgspec.structs.replace(
             s,
-            database=DatabaseSettings(url=f"sqlite+aiosqlite:///{data}/pricefeed.db"),
+            database=DatabaseSettings(
+                url=f"sqlite+aiosqlite:///{data}/pricefeed.db", **(database or {})
+            ),
             queue=QueueSettings(path=str(data / "queue.db"), in_process=in_process),
             cache=msgspec.structs.replace(s.cache, **(cache or {})),
             server=msgspec.structs.replace(s.server, **(server or {})),

@@ -106,6 +106,58 @@ async def test_a_pair_is_never_served_an_older_block_than_before(service, proxy,
     assert served == sorted(served), served
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """An 8 MB tmpfs for the database and the queue, so the disk can really fill up."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk) -> None:
+    """Write until the disk says no more: not a byte left."""
+    with (disk / "ballast").open("wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
+async def test_when_the_disk_fills_up_writes_stop_cleanly_and_memory_keeps_serving(
+    service, small_disk, monkeypatch
+):
+    """Without the free-space watermark, SQLite's memory-mapped WAL index took a SIGBUS here."""
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    auth = {"Authorization": "Bearer s3cret"}
+    tier1 = {"refresh": 5, "ttl": 10, "staleLimit": 60, "size": 50}
+    async with service(data=small_disk, database={"min_free_mb": 2}) as client:
+        cached = await client.get("/price/devchain/WETH/USDC")
+        fill(small_disk)
+        try:
+            hit = await client.get("/price/devchain/WETH/USDC")
+            new = await client.get("/price/devchain/DAI/USDC")  # from the chain, kept in memory
+            again = await client.get("/price/devchain/DAI/USDC")
+            client.clock.advance(700)
+            stale = await client.get("/price/devchain/WETH/USDC")  # its refresh is not queued
+            edit = await client.put("/admin/tiers/1", json=tier1, headers=auth)
+            health = await client.get("/health")
+        finally:
+            (small_disk / "ballast").unlink()
+        healed = await client.put("/admin/tiers/1", json=tier1, headers=auth)
+
+    assert cached.status_code == hit.status_code == new.status_code == stale.status_code == 200
+    caches = (new.json()["cache"], again.json()["cache"], stale.json()["cache"])
+    assert caches == ("miss", "hit", "stale")
+    assert edit.status_code == 503 and edit.json()["error"]["code"] == "store_unavailable"
+    assert "disk nearly full: 0 MB free" in edit.json()["error"]["message"]
+    assert health.status_code == 503 and "disk nearly full" in health.json()["database"]
+    assert healed.status_code == 200
+
+
 def make_read_only(data, on: bool) -> None:
     """Immutable database and WAL files: even writes through open descriptors fail, root or not.
     (The -shm index stays writable: it is memory-mapped, and a refused page is a SIGBUS.)"""
@@ -116,8 +168,6 @@ def make_read_only(data, on: bool) -> None:
 async def test_when_the_database_turns_read_only_memory_keeps_serving(
     service, tmp_path, monkeypatch
 ):
-    """A full disk is not tested: on tmpfs, SQLite's memory-mapped WAL index (-shm) gets
-    SIGBUS when the disk fills, which kills the process (see the closing note of issue 5)."""
     monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
     auth = {"Authorization": "Bearer s3cret"}
     tier1 = {"refresh": 5, "ttl": 10, "staleLimit": 60, "size": 50}

@@ -7,6 +7,7 @@ process writing the same file waits on the busy timeout instead of failing mid-t
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Iterable
 from contextlib import asynccontextmanager
@@ -54,9 +55,10 @@ class Demand:
 
 
 class Store:
-    def __init__(self, url: str, busy_timeout_ms: int = 5000):
+    def __init__(self, url: str, busy_timeout_ms: int = 5000, min_free_mb: int = 64):
         self.url = url
         self.busy_timeout_ms = busy_timeout_ms
+        self.min_free_mb = min_free_mb
         self._reader: AsyncEngine | None = None
         self._writer: AsyncEngine | None = None
         self.write_error: tuple[float, str] | None = None  # (when, why) of the last failed write
@@ -103,8 +105,20 @@ class Store:
 
         return engine
 
+    def _directory(self) -> Path | None:
+        if not self.url.startswith("sqlite"):
+            return None
+        path = self.url.split(":///", 1)[1]
+        return Path(path).resolve().parent if path and path != ":memory:" else None
+
     @asynccontextmanager
     async def _write(self):
+        # SQLite's WAL index is memory-mapped: running out of disk mid-write can end in SIGBUS
+        # rather than an error, so writes stop while free space is under the watermark.
+        directory = self._directory()
+        if directory is not None and (reason := low_on_disk(directory, self.min_free_mb)):
+            self.write_error = (time.time(), reason)
+            raise StoreUnavailable(f"the database refused a write: {reason}")
         try:
             async with self._writer.begin() as conn:  # type: ignore[union-attr]
                 yield conn
@@ -413,6 +427,14 @@ class Store:
         async with self._write() as conn:
             await conn.execute(metric_samples.delete().where(metric_samples.c.at < before))
             await conn.execute(price_history.delete().where(price_history.c.fetched_at < before))
+
+
+def low_on_disk(directory: Path, min_free_mb: int) -> str | None:
+    """Why writes to `directory` should pause, or None."""
+    free = shutil.disk_usage(directory).free
+    if free < min_free_mb * 2**20:
+        return f"disk nearly full: {free // 2**20} MB free, below the {min_free_mb} MB kept in reserve (database.min_free_mb)"
+    return None
 
 
 def _reason(e: DBAPIError) -> str:
