@@ -20,7 +20,7 @@ from pricefeed.overview import Sampler, Services, run_monitor
 from pricefeed.rpc.redact import install_log_redaction
 from pricefeed.scheduler import Scheduler
 from pricefeed.store import Store
-from pricefeed.tasks import RefreshQueue, Runner
+from pricefeed.tasks import RefreshQueue, run_on_loop
 
 ROUTES = [
     api.price,
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
     async def lifespan(app: Litestar):
         await store.open()
         await feed.start()
-        queue.bind(run_on_loop(asyncio.get_running_loop(), feed))
+        queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refresh))
         loops = [
             asyncio.create_task(feed.run_background()),
             asyncio.create_task(run_monitor(Sampler(services))),
@@ -118,12 +118,3 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         ready=False,
     )
     return app
-
-
-def run_on_loop(loop: asyncio.AbstractEventLoop, feed: Feed) -> Runner:
-    """A refresh runner for Huey's worker threads: the fetch itself runs on the service's loop."""
-
-    def run(chain: str, keys: list) -> int:
-        return asyncio.run_coroutine_threadsafe(feed.refresh(chain, keys), loop).result(timeout=120)
-
-    return run

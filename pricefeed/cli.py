@@ -57,7 +57,6 @@ def worker() -> None:
 
     settings = _settings()
     configure_logging(settings.server.log_level)
-    sys.path.insert(0, str(Path.cwd()))
     run_worker(settings)
 
 

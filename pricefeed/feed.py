@@ -89,8 +89,8 @@ class Feed:
         amount: str = "1",
         max_age: float | None = None,
     ) -> Served:
-        _, request = await self.engine.request(chain, token_in, token_out, amount)
-        return await self.lookup(request_key(chain, request, self.engine), request, max_age)
+        chain_, request = await self.engine.request(chain, token_in, token_out, amount)
+        return await self.lookup(request_key(chain_.name, request), request, max_age)
 
     async def serve_many(
         self, items: list[tuple[str, str, str, str]]
@@ -101,8 +101,8 @@ class Feed:
         wanted: dict[int, tuple[QuoteKey, QuoteRequest]] = {}
         for i, (chain, token_in, token_out, amount) in enumerate(items):
             try:
-                _, request = await self.engine.request(chain, token_in, token_out, amount)
-                wanted[i] = (request_key(chain, request, self.engine), request)
+                chain_, request = await self.engine.request(chain, token_in, token_out, amount)
+                wanted[i] = (request_key(chain_.name, request), request)
             except PricefeedError as e:
                 results[i] = e
         cached = await asyncio.gather(
@@ -380,9 +380,8 @@ class Feed:
         await self.flush()
 
 
-def request_key(chain: str, request: QuoteRequest, engine: QuoteEngine) -> QuoteKey:
-    name = engine.chains.get(chain).name
-    return (name, request.token_in.address, request.token_out.address, request.amount_in)
+def request_key(chain: str, request: QuoteRequest) -> QuoteKey:
+    return (chain, request.token_in.address, request.token_out.address, request.amount_in)
 
 
 def _key(q: Quote) -> QuoteKey:

@@ -248,12 +248,14 @@ class Quoter:
         limit = self.chain.settings.multicall_gas_limit * 0.8
         answers: list[tuple[bool, bytes]] = []
         chunk: list[Call] = []
+        gas = 0
         for call in [*calls, None]:
-            if call is None or (chunk and sum(c.gas for c in chunk) + call.gas > limit):
+            if call is None or (chunk and gas + call.gas > limit):
                 answers += await self._aggregate(chunk, "latest") if chunk else []
-                chunk = []
+                chunk, gas = [], 0
             if call is not None:
                 chunk.append(call)
+                gas += call.gas
         return answers
 
     async def _aggregate(self, calls: list[Call], block: str) -> list[tuple[bool, bytes]]:

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from itertools import groupby
 from pathlib import Path
 
@@ -25,6 +25,18 @@ from pricefeed.store.store import low_on_disk
 
 log = logging.getLogger(__name__)
 Runner = Callable[[str, list[QuoteKey]], int]
+
+
+def run_on_loop(
+    loop: asyncio.AbstractEventLoop, refresh: Callable[[str, list[QuoteKey]], Awaitable[int]]
+) -> Runner:
+    """A runner for Huey's worker threads: the fetch itself runs on `loop`, where the RPC pool
+    and the cache live."""
+
+    def run(chain: str, keys: list[QuoteKey]) -> int:
+        return asyncio.run_coroutine_threadsafe(refresh(chain, keys), loop).result(timeout=120)  # type: ignore[arg-type]
+
+    return run
 
 
 class WakeableWorker(Worker):

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import threading
 
-from app import run_on_loop
 from pricefeed.config import Settings
 from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
@@ -19,7 +18,7 @@ from pricefeed.metrics import Metrics
 from pricefeed.rpc.redact import install_log_redaction
 from pricefeed.scheduler import Scheduler
 from pricefeed.store import Store
-from pricefeed.tasks import RefreshQueue
+from pricefeed.tasks import RefreshQueue, run_on_loop
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ def main(settings: Settings) -> None:
     feed = Feed(engine, store, settings.cache, Metrics())
     on_loop(store.open())
     on_loop(feed.start())
-    queue.bind(run_on_loop(loop, feed))
+    queue.bind(run_on_loop(loop, feed.refresh))
     scheduler = asyncio.run_coroutine_threadsafe(
         Scheduler(store, queue, settings.cache.recent).run(), loop
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -218,3 +219,16 @@ class ServiceProcess:
 
     def log(self) -> str:
         return (self.data / f"{self.command}.log").read_text()
+
+
+async def on_app(client, fn, *args):
+    """Run `fn(*args)` on the app's own loop (the test client hosts it in another thread)."""
+    return await asyncio.to_thread(client.blocking_portal.call, fn, *args)
+
+
+async def settle(client, timeout: float = 30.0) -> None:
+    """Wait until the refreshes the feed queued in the background are done."""
+    deadline = time.monotonic() + timeout
+    while client.app.state.feed._background:
+        assert time.monotonic() < deadline, "background refresh did not finish"
+        await asyncio.sleep(0.02)

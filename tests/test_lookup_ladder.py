@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-import time
 
+from conftest import settle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +29,7 @@ async def test_a_stale_quote_is_served_at_once_and_refreshed_behind(service):
         upstream_before = client.app.state.feed.fetcher.upstream_quotes
 
         stale = await client.get(PRICE)
-        await _settle(client)
+        await settle(client)
 
         assert stale.json()["cache"] == "stale"
         assert stale.json()["stale"] is True
@@ -113,11 +112,3 @@ async def test_stale_is_true_exactly_when_age_exceeds_the_ttl(service, offset):
 def _pair(client):
     chain = client.app.state.engine.chains.get("devchain")
     return ("devchain", chain.token("WETH").address, chain.token("USDC").address)
-
-
-async def _settle(client, timeout: float = 30.0):
-    """Wait until the background refresh the request queued is done (the app has its own loop)."""
-    deadline = time.monotonic() + timeout
-    while client.app.state.feed._background:
-        assert time.monotonic() < deadline, "background refresh did not finish"
-        await asyncio.sleep(0.01)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from conftest import on_app
 
 from pricefeed.alerts import Alerts
 from pricefeed.overview import Sampler
@@ -115,8 +115,6 @@ async def test_chart_samples_are_written_to_the_store(service):
         await client.get("/price/devchain/WETH/USDC")
         await client.get("/price/devchain/WETH/USDC")
         services = client.app.state.services
-        await asyncio.to_thread(client.blocking_portal.call, Sampler(services).sample)
-        rows = await asyncio.to_thread(
-            client.blocking_portal.call, services.store.samples, "hit_rate", 0.0
-        )
+        await on_app(client, Sampler(services).sample)
+        rows = await on_app(client, services.store.samples, "hit_rate", 0.0)
     assert rows and rows[-1][1] == "4" and rows[-1][2] == 0.5

@@ -9,14 +9,13 @@ from contextlib import asynccontextmanager
 import msgspec
 from conftest import via
 
-from app import run_on_loop
 from pricefeed.config import QueueSettings
 from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
 from pricefeed.metrics import Metrics
 from pricefeed.scheduler import Scheduler
 from pricefeed.store import Store
-from pricefeed.tasks import RefreshQueue
+from pricefeed.tasks import RefreshQueue, run_on_loop
 from pricefeed.tiers import PRIORITY_ON_DEMAND, PRIORITY_PREWARM, priority
 
 PAIRS = [("WETH", "USDC"), ("WBTC", "USDC"), ("DAI", "USDC"), ("LINK", "USDC")]
@@ -35,7 +34,7 @@ async def parts(settings, tmp_path, urls=None, workers=1, retries=0, retry_delay
     queue = RefreshQueue(queue_settings, store)
     feed = Feed(engine, store, s.cache, Metrics(), submit=queue.submit)
     await feed.start()
-    queue.bind(run_on_loop(asyncio.get_running_loop(), feed))
+    queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refresh))
     try:
         yield store, feed, queue
     finally:

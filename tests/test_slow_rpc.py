@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
+from conftest import on_app
 
 from pricefeed.scheduler import Scheduler
 
 PAIRS = [("WETH", "USDC"), ("WBTC", "USDC"), ("DAI", "USDC"), ("LINK", "USDC"), ("UNI", "WETH")]
 SLOW = {"request_timeout": 20.0, "hedge_after": 1.5, "deadline": 60.0}
-
-
-async def on_app(client, fn, *args):
-    return await asyncio.to_thread(client.blocking_portal.call, fn, *args)
 
 
 async def test_behind_a_slow_rpc_cached_pairs_answer_and_refresh_in_one_call(service, proxy):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
+from conftest import on_app, settle
 
 from pricefeed.tiers import DEFAULT_TIERS, assign, validate
 
@@ -52,17 +51,20 @@ def test_tier_forms_are_validated_field_by_field():
     assert validate(2, "", "10", "60", "50")[1] == {"refresh": "required"}
 
 
-async def on_app(client, fn, *args):
-    return await asyncio.to_thread(client.blocking_portal.call, fn, *args)
+async def one_pair_per_tier(client) -> None:
+    """Tiers 1-3 hold a single pair each, so a handful of pairs spans every tier."""
+    for tier in SMALL.values():
+        await on_app(
+            client,
+            client.app.state.feed.save_tier,
+            msgspec.structs.replace(tier, size=tier.size and 1),
+        )
 
 
 async def test_re_ranking_promotes_the_popular_and_demotes_the_faded(service):
     async with service() as client:
         feed = client.app.state.feed
-        for tier in SMALL.values():
-            await on_app(
-                client, feed.save_tier, msgspec.structs.replace(tier, size=tier.size and 1)
-            )
+        await one_pair_per_tier(client)
         for pair, times in [("WETH/USDC", 6), ("WBTC/USDC", 3), ("DAI/USDC", 1), ("LINK/USDC", 1)]:
             for _ in range(times):
                 await client.get(f"/price/devchain/{pair}")
@@ -108,10 +110,7 @@ async def test_a_pinned_pair_keeps_its_tier_through_re_ranking(service, monkeypa
 async def test_rising_demand_is_promoted_early_and_refreshed_before_expiry(service):
     async with service() as client:
         feed = client.app.state.feed
-        for tier in SMALL.values():
-            await on_app(
-                client, feed.save_tier, msgspec.structs.replace(tier, size=tier.size and 1)
-            )
+        await one_pair_per_tier(client)
         for _ in range(20):  # steady demand, long ago: popularity halves to about 10
             await client.get("/price/devchain/DAI/USDC")
         client.clock.advance(600)
@@ -126,7 +125,7 @@ async def test_rising_demand_is_promoted_early_and_refreshed_before_expiry(servi
         client.clock.advance(6)  # past half of tier 1's 10 s freshness
         before = feed.fetcher.upstream_quotes
         await on_app(client, feed.retier)
-        await _settle(client)
+        await settle(client)
         prewarmed = feed.fetcher.upstream_quotes - before
         answer = (await client.get("/price/devchain/WBTC/WETH")).json()
 
@@ -138,11 +137,3 @@ async def test_rising_demand_is_promoted_early_and_refreshed_before_expiry(servi
 def _key(client, a, b):
     chain = client.app.state.engine.chains.get("devchain")
     return ("devchain", chain.token(a).address, chain.token(b).address)
-
-
-async def _settle(client):
-    for _ in range(1500):
-        if not client.app.state.feed._background:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("background work did not finish")
