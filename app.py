@@ -12,6 +12,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar_htmx import HTMXPlugin
 
 from pricefeed import admin, api, dashboard, monitor, web
+from pricefeed.bodies import JsonRequest
 from pricefeed.config import Settings, load_settings
 from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
@@ -90,7 +91,6 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         },
         middleware=[
             web.timing,
-            web.security_headers,
             *([limit.middleware] if (limit := web.rate_limit(settings.server.rate_limit)) else []),
             web.sessions(admin_token, settings.dashboard.session_hours).middleware,
         ],
@@ -104,6 +104,8 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
             render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],  # no CDN-hosted UI
         ),
         request_max_body_size=settings.server.max_body_bytes,
+        request_class=JsonRequest,
+        before_send=[web.security_headers],
         logging_config=None,  # `pricefeed run` configures JSON logs; tests keep pytest's
     )
     app.state.update(

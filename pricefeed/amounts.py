@@ -10,13 +10,18 @@ from pricefeed.errors import BadAmount
 # Beyond any real token supply, and safely inside uint256 arithmetic on every venue.
 MAX_RAW = 2**128 - 1
 PRICE_DIGITS = 18
+# The longest exact amount is 39 digits, a point and 77 decimals; leave room for trailing zeros.
+# Bounding the text first also keeps int() clear of Python's 4300-digit conversion limit.
+MAX_AMOUNT_CHARS = 160
 
-_DECIMAL = re.compile(r"(\d+)(?:\.(\d+))?")
+_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?")  # ASCII digits only: \d takes "³"
 
 
 def parse_amount(text: str, decimals: int) -> int:
     """'1.5' of an 18-decimal token -> 1500000000000000000; rejects anything inexact."""
     text = text.strip()
+    if len(text) > MAX_AMOUNT_CHARS:
+        raise BadAmount(f"amount is too long: at most {MAX_AMOUNT_CHARS} characters")
     if text.startswith("-"):
         raise BadAmount(f"amount must be greater than zero, got {text!r}")
     match = _DECIMAL.fullmatch(text)

@@ -76,6 +76,7 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         403: "admin API disabled",
         404: "unknown chain, token or route, or no route between the tokens",
         413: "request body too large",
+        415: "the body is not sent as application/json",
         422: "bad amount, or a rule of the request broken",
         429: "rate limit reached; see Retry-After",
         503: "the chain or the store is unavailable; see Retry-After",
@@ -83,8 +84,8 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     return {s: ResponseSpec(data_container=ErrorBody, description=why[s]) for s in statuses}
 
 
-PUBLIC_ERRORS = errors(400, 404, 413, 422, 429, 503)
-ADMIN_ERRORS = errors(400, 401, 403, 404, 422, 503)
+PUBLIC_ERRORS = errors(400, 404, 413, 415, 422, 429, 503)
+ADMIN_ERRORS = errors(400, 401, 403, 404, 413, 415, 422, 429, 503)
 
 
 def render(served: Served) -> Price:

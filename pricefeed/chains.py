@@ -11,6 +11,7 @@ from pricefeed.config import ChainSettings, Settings
 from pricefeed.errors import BadAddress, UnknownChain, UnknownToken
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+MAX_REF_CHARS = 64  # longest chain name or token symbol a request may name
 
 
 class Token(msgspec.Struct, frozen=True):
@@ -43,6 +44,11 @@ class Chain:
     def token(self, ref: str) -> Token:
         """A token by symbol (any case) or by address (any case)."""
         ref = ref.strip()
+        if len(ref) > MAX_REF_CHARS:
+            raise UnknownToken(
+                f"a token is a symbol or an address of at most {MAX_REF_CHARS} characters, "
+                f"got {len(ref)}"
+            )
         if ref.lower().startswith("0x"):
             if not _ADDRESS.fullmatch(ref):
                 raise BadAddress(f"{ref!r} is not an address: expected 0x and 40 hex digits")
@@ -69,7 +75,12 @@ class Chains:
     def get(self, ref: str | int) -> Chain:
         """A chain by name (any case) or by chain id."""
         text = str(ref).strip()
-        chain = self._by_id.get(int(text)) if text.isdigit() else self._by_name.get(text.lower())
+        if len(text) > MAX_REF_CHARS:
+            raise UnknownChain(
+                f"a chain is a name or an id of at most {MAX_REF_CHARS} characters, got {len(text)}"
+            )
+        is_id = text.isascii() and text.isdigit()  # "³".isdigit() is true, and int() refuses it
+        chain = self._by_id.get(int(text)) if is_id else self._by_name.get(text.lower())
         if chain is None:
             known = ", ".join(c.name for c in self.all)
             raise UnknownChain(f"no chain {text!r}; known: {known}")

@@ -6,6 +6,7 @@ package ships. Prices stay exact decimal strings: plotly.js reads them as number
 
 from __future__ import annotations
 
+import html
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -44,17 +45,23 @@ OVERVIEW = [
 ]
 
 
-def _layout(title: str, y_title: str) -> dict:
+def _layout(y_title: str) -> dict:
+    """Plotly reads tags in its text (`<a href>` becomes a link), so chart titles are set as
+    text by the page around the chart, and other text is escaped (`as_text`)."""
     return {
-        "title": {"text": title, "font": {"size": 14}},
-        "margin": {"l": 50, "r": 10, "t": 36, "b": 36},
+        "margin": {"l": 50, "r": 10, "t": 12, "b": 36},
         "height": 260,
         "legend": {"orientation": "h", "y": -0.25},
-        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": as_text(y_title)}, "rangemode": "tozero"},
         "xaxis": {"type": "date"},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
     }
+
+
+def as_text(text: str) -> str:
+    """Text plotly shows as written: it turns entities back into characters, never into tags."""
+    return html.escape(text, quote=False)
 
 
 def _when(at: float) -> str:
@@ -66,7 +73,7 @@ async def overview_charts(store: Store, now: float | None = None) -> list[dict]:
     since = (now or time.time()) - HOURS * 3600
     charts = []
     for chart_id, title, y_title, series in OVERVIEW:
-        figure = go.Figure(layout=_layout(title, y_title))
+        figure = go.Figure(layout=_layout(y_title))
         points = 0
         for name, pattern in series:
             by_label: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
@@ -75,9 +82,12 @@ async def overview_charts(store: Store, now: float | None = None) -> list[dict]:
                 xs.append(_when(at))
                 ys.append(value)
             for label, (xs, ys) in sorted(by_label.items()):
-                figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=pattern.format(label)))
+                name = as_text(pattern.format(label))
+                figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=name))
                 points += len(xs)
-        charts.append({"id": chart_id, "figure": figure.to_plotly_json(), "points": points})
+        charts.append(
+            {"id": chart_id, "title": title, "figure": figure.to_plotly_json(), "points": points}
+        )
     return charts
 
 
@@ -87,14 +97,19 @@ async def price_chart(
     """Price history of one pair, a line per amount asked for."""
     history = await store.prices(key, time.time() - days * 86400)
     title = f"Price of {token_in.symbol} in {token_out.symbol}, by amount"
-    figure = go.Figure(layout=_layout(title, f"{token_out.symbol} per {token_in.symbol}"))
+    figure = go.Figure(layout=_layout(f"{token_out.symbol} per {token_in.symbol}"))
     by_amount: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
     for at, amount, price, _block in history:
         xs, ys = by_amount[amount]
         xs.append(_when(at))
         ys.append(price)  # exact string; plotly.js parses it to draw
     for amount, (xs, ys) in sorted(by_amount.items(), key=lambda kv: int(kv[0])):
-        label = f"{format_units(int(amount), token_in.decimals)} {token_in.symbol}"
+        label = as_text(f"{format_units(int(amount), token_in.decimals)} {token_in.symbol}")
         figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=label))
     figure.update_yaxes(type="linear", rangemode="normal")  # numbers, though sent as exact strings
-    return {"id": "price", "figure": figure.to_plotly_json(), "points": len(history)}
+    return {
+        "id": "price",
+        "title": title,
+        "figure": figure.to_plotly_json(),
+        "points": len(history),
+    }

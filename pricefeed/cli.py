@@ -46,6 +46,10 @@ def run(host: str | None, port: int | None) -> None:
         port=port if port is not None else settings.server.port,
         log_level=settings.server.log_level.lower(),
         log_config=None,  # ours: JSON lines on stderr
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so any local process
+        # (or a proxy that passes the header through) could pick its own client address
+        proxy_headers=bool(settings.server.trusted_proxies),
+        forwarded_allow_ips=settings.server.trusted_proxies or None,
     )
 
 

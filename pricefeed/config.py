@@ -117,7 +117,16 @@ class ServerSettings(_Section):
     rate_limit: Annotated[
         int, doc("quote requests per minute per client address; 0: no limit", ge=0)
     ] = 1200
-    max_body_bytes: Annotated[int, doc("largest request body accepted, bytes", ge=1024)] = 1_000_000
+    max_body_bytes: Annotated[
+        int, doc("largest request body accepted, bytes (a full batch is about 20 KB)", ge=1024)
+    ] = 65_536
+    trusted_proxies: Annotated[
+        list[str],
+        doc(
+            "addresses of reverse proxies whose X-Forwarded-For/-Proto are believed; "
+            "without them the client is the peer address"
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class DatabaseSettings(_Section):
@@ -163,6 +172,16 @@ class CacheSettings(_Section):
     ] = 1.2
 
 
+class MetricsSettings(_Section):
+    public: Annotated[
+        bool,
+        doc(
+            "/metrics, /metrics/prometheus and /alerts without the admin token "
+            "(for scrapers on loopback; set false when the port is reachable from outside)"
+        ),
+    ] = True
+
+
 class DashboardSettings(_Section):
     public_read: Annotated[bool, doc("read-only dashboard pages without signing in")] = False
     session_hours: Annotated[float, doc("hours a dashboard sign-in lasts", gt=0)] = 12.0
@@ -192,6 +211,9 @@ class Settings(_Section):
     )
     dashboard: Annotated[DashboardSettings, doc("operator dashboard")] = msgspec.field(
         default_factory=DashboardSettings
+    )
+    metrics: Annotated[MetricsSettings, doc("metrics exposure")] = msgspec.field(
+        default_factory=MetricsSettings
     )
 
 

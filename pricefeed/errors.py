@@ -36,6 +36,12 @@ class UpstreamUnavailable(PricefeedError):
     code, status = "upstream_unavailable", 503
     retry_after = 5  # seconds
 
+    def __init__(self, message: str, detail: str = ""):
+        # `message` goes to clients; `detail` (which endpoints failed, and why) only to
+        # operators, through str(), logs and the CLI
+        super().__init__(message)
+        self.args = (f"{message}: {detail}",) if detail else (message,)
+
 
 class BatchTooLarge(PricefeedError):
     code, status = "batch_too_large", 422

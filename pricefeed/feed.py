@@ -167,8 +167,10 @@ class Feed:
             raise
         except (UpstreamUnavailable, TimeoutError) as e:
             if entry is None:
+                why = e.message if isinstance(e, UpstreamUnavailable) else "no answer in time"
                 raise UpstreamUnavailable(
-                    f"nothing cached for this pair and the chain did not answer: {e}"
+                    f"nothing cached for this pair and the chain did not answer: {why}",
+                    detail=str(e),
                 ) from None
             self.metrics.emergency.inc()
             age = self.clock() - entry.fetched_at

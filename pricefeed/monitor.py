@@ -5,25 +5,53 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Request, Response, get
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi import ResponseSpec
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from pricefeed.admin import admin_guard
+from pricefeed.api import errors
 from pricefeed.overview import Services, health_json, metrics_json
 
+METRICS_ERRORS = errors(401, 403)
 
-@get("/metrics", summary="Cache, latency, queue and RPC figures")
+
+def metrics_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Figures name endpoints and their last errors: with `metrics.public = false` only the
+    admin token sees them."""
+    if not connection.app.state.settings.metrics.public:
+        admin_guard(connection, handler)
+
+
+@get(
+    "/metrics",
+    summary="Cache, latency, queue and RPC figures",
+    guards=[metrics_guard],
+    responses=METRICS_ERRORS,
+)
 async def metrics(request: Request) -> dict:
     return await metrics_json(request.app.state.services)
 
 
-@get("/metrics/prometheus", summary="The same, in Prometheus exposition format")
+@get(
+    "/metrics/prometheus",
+    summary="The same, in Prometheus exposition format",
+    guards=[metrics_guard],
+    responses=METRICS_ERRORS,
+)
 async def prometheus(request: Request) -> Response[bytes]:
     body = await asyncio.to_thread(generate_latest, request.app.state.services.metrics.registry)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-@get("/alerts", summary="Active alerts and since when")
+@get(
+    "/alerts",
+    summary="Active alerts and since when",
+    guards=[metrics_guard],
+    responses=METRICS_ERRORS,
+)
 async def alerts(request: Request) -> dict:
     return {"alerts": (await metrics_json(request.app.state.services))["alerts"]}
 

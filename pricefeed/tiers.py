@@ -62,6 +62,11 @@ def assign(
     return moves
 
 
+MAX_SECONDS = 365 * 86400.0  # longest refresh, TTL or stale limit an operator may set
+MAX_SIZE = 10_000_000  # most pairs in one tier
+MAX_NUMBER_CHARS = 32  # longer text is no number we accept (and int() has a 4300-digit limit)
+
+
 def validate(number: int, refresh, ttl, stale_limit, size) -> tuple[Tier | None, dict[str, str]]:
     """A tier from form or JSON values, or the problems by field name."""
     errors: dict[str, str] = {}
@@ -78,12 +83,17 @@ def validate(number: int, refresh, ttl, stale_limit, size) -> tuple[Tier | None,
             values[name] = None
             continue
         try:
+            if len(str(raw)) > MAX_NUMBER_CHARS:
+                raise ValueError
             value = float(raw) if name != "size" else int(raw)
         except (TypeError, ValueError):
             errors[name] = "must be a number" if name != "size" else "must be a whole number"
             continue
+        most = MAX_SIZE if name == "size" else MAX_SECONDS
         if not math.isfinite(value) or value <= 0:
             errors[name] = "must be greater than zero"
+        elif value > most:
+            errors[name] = f"must be at most {most:g}" + (" seconds" if name != "size" else "")
         values[name] = value
     if number < 1 or number > LOWEST:
         errors["tier"] = f"tiers are 1 to {LOWEST}"

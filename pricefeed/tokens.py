@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from eth_abi.exceptions import DecodingError
 from eth_utils import to_checksum_address
 
@@ -14,6 +17,9 @@ DECIMALS = Fn("decimals()", ["uint8"])
 SYMBOL = Fn("symbol()", ["string"])
 SYMBOL_BYTES32 = Fn("symbol()", ["bytes32"])  # MKR-era tokens
 NAME = Fn("name()", ["string"])
+MAX_SYMBOL_CHARS, MAX_NAME_CHARS = 32, 64
+_TAG = re.compile(r"<[^<>]*>")
+_MARKUP = frozenset("<>\"'`&")
 
 
 async def fetch_token(address: str, chain_name: str, run_calls: RunCalls) -> Token:
@@ -28,11 +34,24 @@ async def fetch_token(address: str, chain_name: str, run_calls: RunCalls) -> Tok
     except DecodingError:
         raise UnknownToken(f"{address} on {chain_name} is not an ERC-20 token") from None
     return Token(
-        symbol=_text(symbol, ok_symbol) or address[:10],
+        symbol=clean_text(_text(symbol, ok_symbol), MAX_SYMBOL_CHARS) or address[:10],
         address=address,
         decimals=decimals_value,
-        name=_text(name, ok_name),
+        name=clean_text(_text(name, ok_name), MAX_NAME_CHARS),
     )
+
+
+def clean_text(text: str, limit: int) -> str:
+    """A contract's own words, made safe to store and show: tags and the characters that make
+    markup removed, control and format characters (bidi overrides included) dropped, spaces
+    collapsed, then cut to `limit` characters."""
+    text = _TAG.sub("", text)
+    text = "".join(
+        " " if c.isspace() else c
+        for c in text
+        if c not in _MARKUP and (c.isspace() or not unicodedata.category(c).startswith("C"))
+    )
+    return " ".join(text.split())[:limit]
 
 
 def _text(data: bytes, ok: bool) -> str:

@@ -13,13 +13,15 @@ from pathlib import Path
 import plotly
 from litestar import MediaType, Request, Response
 from litestar.config.csrf import CSRFConfig
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.handlers import BaseRouteHandler
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from pricefeed.errors import PricefeedError, UpstreamUnavailable
 
@@ -48,7 +50,14 @@ def validation_error(_: Request, e: ValidationException) -> Response:
     )
 
 
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "rate_limited"}
+HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
 
 
 def http_error(_: Request, e: HTTPException) -> Response:
@@ -152,14 +161,32 @@ def duration(ms) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def plain_file_path(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Our file names are short and printable: anything else is no file of ours, and the file
+    system would raise on it (a NUL, a name over 255 bytes)."""
+    path = connection.scope["path"]
+    if (
+        len(path) > 1024
+        or any(len(part.encode()) > 255 for part in path.split("/"))
+        or any(ord(c) < 32 or ord(c) == 127 for c in path)
+    ):
+        raise NotFoundException("no such file")
+
+
 def static_routes() -> list:
     """Everything the pages load is served here: never a CDN."""
     return [
         create_static_files_router(
-            path="/static/vendor", directories=[PLOTLY_JS, HTMX_JS], include_in_schema=False
+            path="/static/vendor",
+            directories=[PLOTLY_JS, HTMX_JS],
+            include_in_schema=False,
+            guards=[plain_file_path],
         ),
         create_static_files_router(
-            path="/static", directories=[ROOT / "static"], include_in_schema=False
+            path="/static",
+            directories=[ROOT / "static"],
+            include_in_schema=False,
+            guards=[plain_file_path],
         ),
     ]
 
@@ -193,35 +220,34 @@ def csrf(admin_token: str) -> CSRFConfig:
     )
 
 
-def security_headers(app: ASGIApp) -> ASGIApp:
-    """CSP that fits our own assets, no sniffing, no framing; cookies Secure over TLS."""
+HSTS = b"max-age=63072000; includeSubDomains"  # two years, once a browser has seen TLS here
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", CSP.encode()),
+]
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        tls = scope.get("scheme") == "https"
 
-        async def add_headers(message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (
-                        k,
-                        v + b"; Secure"
-                        if tls and k.lower() == b"set-cookie" and b"secure" not in v.lower()
-                        else v,
-                    )
-                    for k, v in message.get("headers", [])
-                ]
-                headers += [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"content-security-policy", CSP.encode()),
-                ]
-                message = {**message, "headers": headers}
-            await send(message)
+async def security_headers(message: Message, scope: Scope) -> None:
+    """CSP that fits our own assets, no sniffing, no framing; over TLS, HSTS and Secure cookies.
 
-        await app(scope, receive, add_headers)
-
-    return middleware
+    A `before_send` hook, not a middleware: Litestar runs middleware only on matched routes,
+    and 404s need these headers too.
+    """
+    if message["type"] != "http.response.start":
+        return
+    tls = scope.get("scheme") == "https"
+    headers = [
+        (
+            k,
+            v + b"; Secure"
+            if tls and k.lower() == b"set-cookie" and b"secure" not in v.lower()
+            else v,
+        )
+        for k, v in message.get("headers", [])
+    ]
+    headers += SECURITY_HEADERS
+    if tls:
+        headers.append((b"strict-transport-security", HSTS))
+    message["headers"] = headers

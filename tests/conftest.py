@@ -16,16 +16,19 @@ from pathlib import Path
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
+from web3 import Web3
 
 from app import create_app
 from pricefeed.config import DatabaseSettings, QueueSettings, load_settings
-from pricefeed.devchain.deploy import Deployment, deploy
+from pricefeed.devchain.build import ensure_contracts, uniswap_artifact
+from pricefeed.devchain.deploy import DEADLINE, Deployment, deploy
 from pricefeed.devchain.node import Anvil, free_port
 from pricefeed.devchain.rpcproxy import RpcProxy
 from pricefeed.engine import QuoteEngine
 from pricefeed.rpc.redact import install_log_redaction
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdefghijklmnop"  # 32+ characters, as start-up asks
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -132,6 +135,7 @@ def service(settings, tmp_path):
         cache: dict | None = None,
         server: dict | None = None,
         database: dict | None = None,
+        sections: dict[str, dict] | None = None,  # any other settings table, e.g. metrics
         base_url: str = "http://testserver.local",
         **rpc,
     ):
@@ -145,6 +149,10 @@ def service(settings, tmp_path):
             cache=msgspec.structs.replace(s.cache, **(cache or {})),
             server=msgspec.structs.replace(s.server, **(server or {})),
         )
+        for table, values in (sections or {}).items():
+            s = msgspec.structs.replace(
+                s, **{table: msgspec.structs.replace(getattr(s, table), **values)}
+            )
         app = create_app(s, queue_immediate=immediate)
         clock = Clock()
         app.state.feed.clock = app.state.engine.clock = clock
@@ -232,3 +240,24 @@ async def settle(client, timeout: float = 30.0) -> None:
     while client.app.state.feed._background:
         assert time.monotonic() < deadline, "background refresh did not finish"
         await asyncio.sleep(0.02)
+
+
+def deploy_unlisted_token(devchain, name: str = "Long Tail", symbol: str = "TAIL") -> str:
+    """A 9-decimal token the config has never heard of, in a V2 pool against WETH."""
+    w3 = Web3(Web3.HTTPProvider(devchain.url))
+    me = devchain.deployer
+    art = ensure_contracts()["DevToken"]
+    tx = w3.eth.contract(abi=art.abi, bytecode=art.bytecode).constructor(name, symbol, 9)
+    token = w3.eth.contract(
+        w3.eth.wait_for_transaction_receipt(
+            tx.transact({"from": me, "gas": 30_000_000})
+        ).contractAddress,
+        abi=art.abi,
+    )
+    token.functions.mint(me, 10**18).transact({"from": me})
+    token.functions.approve(devchain.v2_router, 2**256 - 1).transact({"from": me})
+    router = w3.eth.contract(devchain.v2_router, abi=uniswap_artifact("UniswapV2Router02").abi)
+    router.functions.addLiquidity(
+        token.address, devchain.tokens["WETH"], 1_000_000 * 10**9, 10 * 10**18, 0, 0, me, DEADLINE
+    ).transact({"from": me})
+    return token.address

@@ -99,7 +99,7 @@ def test_infura_key_adds_an_endpoint_that_is_always_shown_redacted():
     key = "0123456789abcdef0123456789abcdef"
     ethereum = load_settings(env={"INFURA_KEY": key}).chains["ethereum"]
     assert ethereum.rpc_urls[0] == f"https://mainnet.infura.io/v3/{key}"
-    assert redact_url(ethereum.rpc_urls[0]) == "https://mainnet.infura.io/v3/***"
+    assert redact_url(ethereum.rpc_urls[0]) == "https://mainnet.infura.io/***"
 
 
 def test_uniswap_token_lists_add_tokens_to_their_chain(write, tmp_path):

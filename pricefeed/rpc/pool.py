@@ -35,6 +35,9 @@ class RpcPool:
         self.head_ttl = head_ttl  # seconds between head probes of every endpoint
         self._heads_at = -1e18
         self.endpoints = [Endpoint(url, settings) for url in urls]
+        for i, e in enumerate(self.endpoints):  # labels show hosts only: keep them apart
+            if any(e.label == other.label for other in self.endpoints[:i]):
+                e.label = f"{e.label} #{i + 1}"
         self._stragglers: set[asyncio.Task] = set()
 
     def best_head(self) -> int | None:
@@ -67,7 +70,7 @@ class RpcPool:
                     return await self._round(method, params)
         except _RoundFailed as e:
             raise UpstreamUnavailable(
-                f"{self.chain}: no RPC endpoint answered {method}: {e}"
+                f"{self.chain}: no RPC endpoint answered", detail=f"{method}: {e}"
             ) from None
         raise AssertionError("unreachable")
 

@@ -3,35 +3,33 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 MASK = "***"
-# Path segments that look like credentials: long, or mixing letters and digits.
-_SECRETISH = re.compile(r"(?=.*\d)[A-Za-z0-9_\-]{12,}|[A-Za-z0-9_\-]{24,}")
+SHORTEST_SECRET = 6  # path segments and query values this long or longer are scrubbed from text
 
 _lock = threading.Lock()
 _secrets: dict[str, str] = {}  # secret text -> its replacement, longest first when applied
 
 
 def redact_url(url: str) -> str:
-    """https://x.io/v3/KEY?apikey=K -> https://x.io/v3/***?***, and remember what was hidden."""
+    """https://x.io/v3/KEY?apikey=K -> https://x.io/***: the host only, and remember what was
+    hidden. Keys hide in paths of any shape (`/v2/<letters>`), so no path is ever shown."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    segments = parts.path.split("/")
-    hidden = [s for s in segments if _SECRETISH.fullmatch(s)]
-    if parts.query:
-        hidden.append(parts.query)
-    if parts.username or parts.password:
-        hidden.extend(x for x in (parts.username, parts.password) if x)
-    path = "/".join(MASK if s in hidden else s for s in segments)
-    label = urlunsplit((parts.scheme, host, path, MASK if parts.query else "", ""))
+    hidden_part = url.split(parts.netloc, 1)[-1] if parts.netloc else url
+    label = f"{parts.scheme}://{host}" + (f"/{MASK}" if hidden_part.strip("/") else "")
+    pieces = [s for s in parts.path.split("/") if len(s) >= SHORTEST_SECRET]
+    pieces += [v for _, v in parse_qsl(parts.query) if len(v) >= SHORTEST_SECRET]
+    pieces += [x for x in (parts.username, parts.password, parts.query) if x]
     with _lock:
         _secrets[url] = label
-        for secret in hidden:
+        if hidden_part.strip("/"):
+            _secrets[hidden_part] = f"/{MASK}"
+        for secret in pieces:
             _secrets[secret] = MASK
     return label
 
