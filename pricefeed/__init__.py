@@ -5,8 +5,8 @@ import sys
 # py_ecc (imported by web3) raises the recursion limit to 100,000 when first imported. C code
 # that honours the limit, such as msgspec's JSON decoder, would then run off the C stack long
 # before a RecursionError: one deeply nested request body killed the process with SIGSEGV.
-# Import it first, once, and put the limit back.
-_RECURSION_LIMIT = sys.getrecursionlimit()
+# Import it here, once, and bring the limit back down (whichever was imported first).
+SANE_RECURSION_LIMIT = 2000
 import py_ecc  # noqa: E402, F401
 
-sys.setrecursionlimit(_RECURSION_LIMIT)
+sys.setrecursionlimit(min(sys.getrecursionlimit(), SANE_RECURSION_LIMIT))
