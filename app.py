@@ -18,6 +18,7 @@ from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
 from pricefeed.metrics import Metrics
 from pricefeed.overview import Sampler, Services, run_monitor
+from pricefeed.quotas import Quotas
 from pricefeed.rpc.redact import install_log_redaction
 from pricefeed.scheduler import Scheduler
 from pricefeed.store import Store
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
     )
     queue = RefreshQueue(settings.queue, store, immediate=queue_immediate)
     metrics = Metrics()
-    feed = Feed(engine, store, settings.cache, metrics, submit=queue.submit)
+    quotas = Quotas(settings.server)
+    feed = Feed(engine, store, settings.cache, metrics, submit=queue.submit, quotas=quotas)
     in_process = settings.queue.in_process and not queue_immediate
     services = Services(engine, store, feed, queue, metrics, in_process)
     metrics.registry.register(monitor.LiveCollector(services))
@@ -91,7 +93,6 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         },
         middleware=[
             web.timing,
-            *([limit.middleware] if (limit := web.rate_limit(settings.server.rate_limit)) else []),
             web.sessions(admin_token, settings.dashboard.session_hours).middleware,
         ],
         csrf_config=web.csrf(admin_token),
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         store=store,
         queue=queue,
         feed=feed,
+        quotas=quotas,
         metrics=metrics,
         services=services,
         admin_token=admin_token,

@@ -21,7 +21,7 @@ class TokenInfo(msgspec.Struct):
     decimals: int
 
 
-class Price(msgspec.Struct, rename="camel"):
+class Price(msgspec.Struct, rename="camel", omit_defaults=True):
     chain: str
     chain_id: int
     token_in: TokenInfo
@@ -39,6 +39,8 @@ class Price(msgspec.Struct, rename="camel"):
     tier: int
     cache: str  # "hit", "stale" or "miss"
     stale: bool
+    max_age: float | None = None  # the max_age applied, when one was asked for...
+    max_age_clamped: bool = False  # ...and whether it was raised to the floor (a block)
 
 
 class ErrorDetail(msgspec.Struct):
@@ -108,6 +110,8 @@ def render(served: Served) -> Price:
         tier=served.tier.tier,
         cache=served.cache,
         stale=served.stale,
+        max_age=served.max_age,
+        max_age_clamped=served.max_age_clamped,
     )
 
 
@@ -120,6 +124,11 @@ def cache_headers(served: Served) -> dict[str, str]:
         "Cache-Control": f"public, max-age={fresh_for}, stale-while-revalidate={revalidate}",
         "Age": str(math.floor(served.age)),
     }
+
+
+def client_of(request: Request) -> str:
+    """The peer address (uvicorn puts a trusted proxy's X-Forwarded-For there, and only then)."""
+    return request.client.host if request.client else "unknown"
 
 
 def error(e: PricefeedError) -> ErrorBody:
@@ -142,7 +151,9 @@ async def price(
     ] = None,
 ) -> Response[Price]:
     feed: Feed = request.app.state.feed
-    served = await feed.serve(chain, token_in, token_out, amount, max_age)
+    client = client_of(request)
+    await request.app.state.quotas.charge_requests(client, 1)
+    served = await feed.serve(chain, token_in, token_out, amount, max_age, client)
     return Response(render(served), headers=cache_headers(served))
 
 
@@ -152,10 +163,12 @@ async def prices(request: Request, data: Annotated[PricesQuery, Body()]) -> Pric
     limit = request.app.state.settings.cache.batch_limit
     if len(data.pairs) > limit:
         raise BatchTooLarge(f"at most {limit} pairs per request, got {len(data.pairs)}")
+    client = client_of(request)
+    await request.app.state.quotas.charge_requests(client, max(1, len(data.pairs)))
     items = []
     for p in data.pairs:
         items.append((p.chain_name or p.chain or "", p.token_in, p.token_out, p.amount))
-    results = await feed.serve_many(items)
+    results = await feed.serve_many(items, client)
     return Prices(
         [
             msgspec.to_builtins(error(r) if isinstance(r, PricefeedError) else render(r))

@@ -120,6 +120,25 @@ class ServerSettings(_Section):
     max_body_bytes: Annotated[
         int, doc("largest request body accepted, bytes (a full batch is about 20 KB)", ge=1024)
     ] = 65_536
+    quota_storage: Annotated[
+        str, doc("where per-client quotas are counted: memory://, or redis://host:port to share")
+    ] = "memory://"
+    token_lookups_per_request: Annotated[
+        int,
+        doc("unknown token addresses one request may have read (in one batch of calls)", ge=0),
+    ] = 100
+    token_lookups_per_minute: Annotated[
+        int, doc("unknown token addresses one client may have read a minute; 0: no limit", ge=0)
+    ] = 300
+    client_rpc_share: Annotated[
+        float,
+        doc(
+            "most of a chain's RPC budget (its endpoint rate_limit) one client's misses may "
+            "use; 1: no limit",
+            gt=0,
+            le=1,
+        ),
+    ] = 0.5
     trusted_proxies: Annotated[
         list[str],
         doc(
@@ -167,6 +186,19 @@ class CacheSettings(_Section):
     retier_interval: Annotated[
         float, doc("seconds between re-rankings of pairs into tiers", gt=0)
     ] = 10.0
+    max_age_floor: Annotated[
+        float,
+        doc(
+            "smallest max_age honoured, seconds (smaller is clamped); 0: the chain's block_time",
+            ge=0,
+        ),
+    ] = 0.0
+    not_token_size: Annotated[
+        int, doc("addresses remembered as not ERC-20 tokens, per chain (LRU)", ge=1)
+    ] = 10_000
+    not_token_ttl: Annotated[
+        float, doc("seconds an address is remembered as not an ERC-20 token", gt=0)
+    ] = 3600.0
     hysteresis: Annotated[
         float, doc("a pair leaves a tier only past this multiple of its size", ge=1)
     ] = 1.2

@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from cachetools import TTLCache
+
 from pricefeed.amounts import parse_amount
 from pricefeed.chains import Chain, Chains, Token
 from pricefeed.config import Settings
 from pricefeed.errors import PricefeedError, UnknownToken
+from pricefeed.quotas import LookupLimit, Lookups
 from pricefeed.quoter import Quote, Quoter, QuoteRequest
 from pricefeed.rpc import RpcPool
-from pricefeed.tokens import fetch_token
+from pricefeed.tokens import fetch_tokens
 
 
 class QuoteEngine:
@@ -21,6 +24,12 @@ class QuoteEngine:
         self.chains = Chains(settings)
         self.clock = clock  # stamps quotes; tests move it
         self._quoters: dict[str, Quoter] = {}
+        # addresses found not to be ERC-20s: asking again costs no RPC (bounded, and forgotten
+        # after a while, in case a contract is deployed there)
+        self._not_tokens: TTLCache[tuple[str, str], str] = TTLCache(
+            settings.cache.not_token_size * max(1, len(self.chains.all)),
+            settings.cache.not_token_ttl,
+        )
 
     def quoter(self, chain: Chain) -> Quoter:
         if chain.name not in self._quoters:
@@ -34,11 +43,17 @@ class QuoteEngine:
         return dict(self._quoters)
 
     async def request(
-        self, chain_ref: str, token_in: str, token_out: str, amount: str = "1"
+        self,
+        chain_ref: str,
+        token_in: str,
+        token_out: str,
+        amount: str = "1",
+        lookups: Lookups | None = None,
     ) -> tuple[Chain, QuoteRequest]:
         """Resolve and validate names; raises a PricefeedError naming what is wrong."""
         chain = self.chains.get(chain_ref)
-        t_in, t_out = await self.token(chain, token_in), await self.token(chain, token_out)
+        t_in = await self.token(chain, token_in, lookups)
+        t_out = await self.token(chain, token_out, lookups)
         if t_in.address == t_out.address:
             raise PricefeedError(f"tokenIn and tokenOut are both {t_in.symbol}")
         return chain, QuoteRequest(t_in, t_out, parse_amount(amount, t_in.decimals))
@@ -51,16 +66,52 @@ class QuoteEngine:
         tokens = await self.token(chain, token_in), await self.token(chain, token_out)
         return chain, QuoteRequest(*tokens, amount)
 
-    async def token(self, chain: Chain, ref: str) -> Token:
-        """A configured token, or any ERC-20 by address, read from the chain once."""
+    async def token(self, chain: Chain, ref: str, lookups: Lookups | None = None) -> Token:
+        """A configured token, or any ERC-20 by address, read from the chain once; `lookups`
+        bounds how many unknown addresses the caller may have read."""
         try:
             return chain.token(ref)
         except UnknownToken:
             if not ref.strip().lower().startswith("0x"):
                 raise
-        token = await fetch_token(ref.strip(), chain.name, self.quoter(chain).call_latest)
-        chain.remember(token)
-        return token
+        await self.learn_tokens(chain, [ref], lookups)
+        if (known := self._not_tokens.get((chain.name, ref.strip().lower()))) is not None:
+            raise UnknownToken(known)
+        try:
+            return chain.token(ref)
+        except UnknownToken:
+            if lookups is not None:
+                await lookups.take()  # not learned: the budget ran out, and this says so
+            raise
+
+    async def learn_tokens(
+        self, chain: Chain, refs: list[str], lookups: Lookups | None = None
+    ) -> None:
+        """Read every unknown address among `refs` from the chain in one batch of calls, as
+        many as `lookups` allows; the rest are left for `token` to refuse."""
+        wanted: dict[str, str] = {}
+        for ref in refs:
+            address = ref.strip()
+            key = address.lower()
+            if key in wanted or (chain.name, key) in self._not_tokens or not _unknown(chain, ref):
+                continue
+            if lookups is not None:
+                try:
+                    await lookups.take()
+                except LookupLimit:
+                    break
+            wanted[key] = address
+        if not wanted:
+            return
+        learned = await fetch_tokens(list(wanted.values()), chain.name, self._calls(chain))
+        for key, found in zip(wanted, learned, strict=True):
+            if isinstance(found, UnknownToken):
+                self._not_tokens[(chain.name, key)] = found.message
+            else:
+                chain.remember(found)
+
+    def _calls(self, chain: Chain):
+        return self.quoter(chain).call_latest
 
     async def quote(
         self, chain_ref: str, token_in: str, token_out: str, amount: str = "1"
@@ -71,3 +122,14 @@ class QuoteEngine:
     async def close(self) -> None:
         for quoter in self._quoters.values():
             await quoter.rpc.close()
+
+
+def _unknown(chain: Chain, ref: str) -> bool:
+    """A well-formed address that no config, token list or earlier look-up names."""
+    try:
+        chain.token(ref)
+    except UnknownToken:
+        return ref.strip().lower().startswith("0x")
+    except PricefeedError:  # malformed: refused when the request is resolved
+        return False
+    return False

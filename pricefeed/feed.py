@@ -16,12 +16,14 @@ from collections.abc import Callable
 import msgspec
 
 from pricefeed.cache import LRU, Entry
+from pricefeed.chains import Chain
 from pricefeed.config import CacheSettings
 from pricefeed.demand import DemandTracker
 from pricefeed.engine import QuoteEngine
 from pricefeed.errors import NoRoute, PricefeedError, StoreUnavailable, UpstreamUnavailable
 from pricefeed.fetcher import Fetcher
 from pricefeed.metrics import Metrics
+from pricefeed.quotas import LookupLimit, Lookups, Quotas, RpcBudget
 from pricefeed.quoter import Quote, QuoteRequest
 from pricefeed.store import PairKey, QuoteKey, Store
 from pricefeed.tiers import LOWEST, PRIORITY_ON_DEMAND, PRIORITY_PREWARM, Tier, assign, decayed
@@ -35,6 +37,8 @@ class Served(msgspec.Struct, frozen=True):
     cache: str  # "hit", "stale" or "miss"
     age: float  # seconds since the quote was fetched
     tier: Tier
+    max_age: float | None = None  # the max_age applied, when one was asked for
+    max_age_clamped: bool = False  # ...raised to the floor
 
     @property
     def stale(self) -> bool:
@@ -50,6 +54,7 @@ class Feed:
         metrics: Metrics,
         submit: Callable[[list[QuoteKey], int, float], object] | None = None,
         clock: Callable[[], float] = time.time,
+        quotas: Quotas | None = None,
     ):
         self.engine = engine
         self.store = store
@@ -57,6 +62,7 @@ class Feed:
         self.metrics = metrics
         self.submit = submit  # queues a refresh: (keys, priority, expires) -> awaitable
         self.clock = clock
+        self.quotas = quotas  # per-client limits on look-ups and RPC work; None: none
         self.l1: LRU[QuoteKey, Entry] = LRU(settings.l1_size)
         self.tiers: dict[int, Tier] = {}
         self.pair_tiers: dict[PairKey, int] = {}
@@ -88,21 +94,90 @@ class Feed:
         token_out: str,
         amount: str = "1",
         max_age: float | None = None,
+        client: str | None = None,
     ) -> Served:
-        chain_, request = await self.engine.request(chain, token_in, token_out, amount)
-        return await self.lookup(request_key(chain_.name, request), request, max_age)
+        """One lookup for `client` (None: not limited per client, as for operators)."""
+        chain_, request = await self.engine.request(
+            chain, token_in, token_out, amount, self._lookups(client)
+        )
+        wanted, clamped = self._max_age(chain_, max_age)
+        served = await self.lookup(
+            request_key(chain_.name, request), request, wanted, client, chain_
+        )
+        if wanted is None:
+            return served
+        return msgspec.structs.replace(served, max_age=wanted, max_age_clamped=clamped)
+
+    async def _learn_tokens(
+        self, items: list[tuple[str, str, str, str]], lookups: Lookups | None
+    ) -> dict[str, UpstreamUnavailable]:
+        """Read a batch's unknown token addresses together, one batch of calls per chain;
+        returns the chains (as the items name them) whose endpoints could not answer."""
+        refs: dict[str, list[str]] = {}
+        for chain, token_in, token_out, _ in items:
+            refs.setdefault(str(chain).strip().lower(), []).extend((token_in, token_out))
+        unreachable = {}
+        for name, tokens in refs.items():
+            try:
+                await self.engine.learn_tokens(self.engine.chains.get(name), tokens, lookups)
+            except UpstreamUnavailable as e:
+                unreachable[name] = e
+            except PricefeedError:  # an unknown chain: its items say so one by one
+                continue
+        return unreachable
+
+    def _lookups(self, client: str | None) -> Lookups | None:
+        if client is None or self.quotas is None:
+            return None
+        return Lookups(self.quotas, client, self.quotas.settings.token_lookups_per_request)
+
+    def _max_age(self, chain: Chain, max_age: float | None) -> tuple[float | None, bool]:
+        """max_age raised to the floor (a block, by default): below it every request would be a
+        chain read, and nothing newer than the block exists anyway."""
+        if max_age is None:
+            return None, False
+        floor = self.settings.max_age_floor or chain.settings.block_time
+        return (floor, True) if max_age < floor else (max_age, False)
+
+    async def _may_fetch(self, client: str | None, chain: Chain | None) -> bool:
+        """Whether the client is within its share of the chain's RPC budget for one fetch."""
+        if client is None or chain is None or self.quotas is None:
+            return True
+        return await self.quotas.charge_rpc(client, chain.name, chain.settings.rpc.rate_limit)
+
+    async def _over_budget(
+        self, key: QuoteKey, request: QuoteRequest, entry: Entry | None, client: str, chain: Chain
+    ) -> Served:
+        """A client past its RPC share gets what the cache has, however old, or a 429."""
+        if entry is not None:
+            tier = self.tier(key[:3])
+            now = self.clock()
+            return self._served(key, request, entry, "stale", now - entry.fetched_at, tier, now)
+        raise RpcBudget(
+            f"this client has used its share of {chain.name}'s RPC budget; quotes it asks for "
+            "that are not cached wait until the minute turns",
+            await self.quotas.rpc_retry_after(client, chain.name, chain.settings.rpc.rate_limit),
+        )
 
     async def serve_many(
-        self, items: list[tuple[str, str, str, str]]
+        self, items: list[tuple[str, str, str, str]], client: str | None = None
     ) -> list[Served | PricefeedError]:
         """Many lookups at once. Every item is looked up in the cache first, and only then are
         the misses handed to the fetcher, together: one multicall per chain."""
         results: list[Served | PricefeedError | None] = [None] * len(items)
         wanted: dict[int, tuple[QuoteKey, QuoteRequest]] = {}
+        chains: dict[int, Chain] = {}
+        lookups = self._lookups(client)
+        unreachable = await self._learn_tokens(items, lookups)
         for i, (chain, token_in, token_out, amount) in enumerate(items):
             try:
-                chain_, request = await self.engine.request(chain, token_in, token_out, amount)
+                chain_, request = await self.engine.request(
+                    chain, token_in, token_out, amount, lookups
+                )
                 wanted[i] = (request_key(chain_.name, request), request)
+                chains[i] = chain_
+            except LookupLimit as e:  # the budget went on a batch look-up that failed?
+                results[i] = unreachable.get(str(chain).strip().lower(), e)
             except PricefeedError as e:
                 results[i] = e
         cached = await asyncio.gather(
@@ -117,7 +192,20 @@ class Feed:
                 results[i] = found[0]
             else:
                 key, request = wanted[i]
-                misses[i] = self._fetched(key, request, found[1], self.fetcher.fetch(key, request))
+                if await self._may_fetch(client, chains[i]):
+                    fetch = self.fetcher.fetch(key, request)
+                    misses[i] = self._fetched(key, request, found[1], fetch)
+                else:
+                    try:
+                        results[i] = await self._over_budget(
+                            key,
+                            request,
+                            found[1],
+                            client,
+                            chains[i],
+                        )
+                    except PricefeedError as e:
+                        results[i] = e
         fetched = await asyncio.gather(*misses.values(), return_exceptions=True)
         for i, outcome in zip(misses, fetched, strict=True):
             if isinstance(outcome, BaseException) and not isinstance(outcome, PricefeedError):
@@ -126,11 +214,18 @@ class Feed:
         return results  # type: ignore[return-value]
 
     async def lookup(
-        self, key: QuoteKey, request: QuoteRequest, max_age: float | None = None
+        self,
+        key: QuoteKey,
+        request: QuoteRequest,
+        max_age: float | None = None,
+        client: str | None = None,
+        chain: Chain | None = None,
     ) -> Served:
         served, entry = await self._cached(key, request, max_age)
         if served is not None:
             return served
+        if not await self._may_fetch(client, chain):
+            return await self._over_budget(key, request, entry, client, chain)
         return await self._fetched(key, request, entry, self.fetcher.fetch(key, request))
 
     async def _cached(

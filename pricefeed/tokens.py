@@ -22,22 +22,37 @@ _TAG = re.compile(r"<[^<>]*>")
 _MARKUP = frozenset("<>\"'`&")
 
 
-async def fetch_token(address: str, chain_name: str, run_calls: RunCalls) -> Token:
-    """Read an ERC-20's decimals and symbol in one batch; UnknownToken if it is not one."""
-    address = to_checksum_address(address)
-    answers = await run_calls([f.call(address) for f in (DECIMALS, SYMBOL, NAME)])
-    (ok_decimals, decimals), (ok_symbol, symbol), (ok_name, name) = answers
+async def fetch_tokens(
+    addresses: list[str], chain_name: str, run_calls: RunCalls
+) -> list[Token | UnknownToken]:
+    """Read the decimals, symbol and name of many ERC-20s in one batch of calls: each answer
+    is the token, or UnknownToken if the address holds none."""
+    checksummed = [to_checksum_address(a) for a in addresses]
+    fns = (DECIMALS, SYMBOL, NAME)
+    answers = await run_calls([f.call(a) for a in checksummed for f in fns])
+    return [
+        _token(address, chain_name, *answers[i * len(fns) : (i + 1) * len(fns)])
+        for i, address in enumerate(checksummed)
+    ]
+
+
+def _token(address: str, chain_name: str, decimals, symbol, name) -> Token | UnknownToken:
+    (ok_decimals, raw_decimals), (ok_symbol, raw_symbol), (ok_name, raw_name) = (
+        decimals,
+        symbol,
+        name,
+    )
     try:
         if not ok_decimals:
             raise DecodingError("decimals() reverted")
-        (decimals_value,) = DECIMALS.decode(decimals)
+        (decimals_value,) = DECIMALS.decode(raw_decimals)
     except DecodingError:
-        raise UnknownToken(f"{address} on {chain_name} is not an ERC-20 token") from None
+        return UnknownToken(f"{address} on {chain_name} is not an ERC-20 token")
     return Token(
-        symbol=clean_text(_text(symbol, ok_symbol), MAX_SYMBOL_CHARS) or address[:10],
+        symbol=clean_text(_text(raw_symbol, ok_symbol), MAX_SYMBOL_CHARS) or address[:10],
         address=address,
         decimals=decimals_value,
-        name=clean_text(_text(name, ok_name), MAX_NAME_CHARS),
+        name=clean_text(_text(raw_name, ok_name), MAX_NAME_CHARS),
     )
 
 

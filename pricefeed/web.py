@@ -16,14 +16,13 @@ from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.handlers import BaseRouteHandler
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from pricefeed.errors import PricefeedError, UpstreamUnavailable
+from pricefeed.errors import PricefeedError
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,8 @@ def _body(code: str, message: str) -> dict:
 
 
 def pricefeed_error(_: Request, e: PricefeedError) -> Response:
-    headers = {"Retry-After": str(e.retry_after)} if isinstance(e, UpstreamUnavailable) else None
+    retry_after = getattr(e, "retry_after", None)  # 503s and 429s say when to come back
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return Response(
         _body(e.code, e.message), status_code=e.status, headers=headers, media_type=MediaType.JSON
     )
@@ -68,23 +68,6 @@ def http_error(_: Request, e: HTTPException) -> Response:
         headers["Retry-After"] = str(max(1, int(headers.get("RateLimit-Reset", "1"))))
     body = _body(HTTP_CODES.get(e.status_code, "http_error"), e.detail)
     return Response(body, status_code=e.status_code, headers=headers)
-
-
-def rate_limit(per_minute: int) -> RateLimitConfig | None:
-    """Per client address, on the quote routes only (dashboard, health and metrics are exempt)."""
-    if not per_minute:
-        return None
-    exempt = [
-        "^/$",
-        "^/dashboard",
-        "^/static",
-        "^/health",
-        "^/metrics",
-        "^/alerts",
-        "^/admin",
-        "^/schema",
-    ]
-    return RateLimitConfig(rate_limit=("minute", per_minute), exclude=exempt)
 
 
 def internal_error(request: Request, e: Exception) -> Response:

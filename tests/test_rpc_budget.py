@@ -1,0 +1,106 @@
+"""One client cannot spend the chain's RPC budget: batches count their items, unknown
+addresses are read together and remembered, max_age has a floor, and each client has a share."""
+
+from __future__ import annotations
+
+import secrets
+import urllib.error
+import urllib.request
+
+from conftest import ServiceProcess
+
+RANDOM = ["0x" + secrets.token_hex(20) for _ in range(100)]  # no contract at any of them
+
+
+def batch(addresses: list[str]) -> dict:
+    return {"pairs": [{"chain": "devchain", "tokenIn": a, "tokenOut": "USDC"} for a in addresses]}
+
+
+async def test_a_batch_of_unknown_addresses_costs_one_read_then_nothing(service, proxy):
+    recorder = proxy()
+    async with service(urls=[recorder.url], server={"rate_limit": 0}) as client:
+        first = (await client.post("/prices", json=batch(RANDOM))).json()["results"]
+        first_cost = recorder.http_requests
+        recorder.reset_counts()
+        second = (await client.post("/prices", json=batch(RANDOM))).json()["results"]
+
+    assert {r["error"]["code"] for r in first + second} == {"unknown_token"}
+    assert first_cost <= 3  # the head block and one multicall (was 103)
+    assert recorder.http_requests == 0  # remembered as not tokens
+
+
+async def test_look_ups_are_capped_per_request_and_per_client(service, proxy):
+    recorder = proxy()
+    limits = {"rate_limit": 0, "token_lookups_per_request": 5, "token_lookups_per_minute": 8}
+    async with service(urls=[recorder.url], server=limits) as client:
+        first = (await client.post("/prices", json=batch(RANDOM[:20]))).json()["results"]
+        second = (await client.post("/prices", json=batch(RANDOM[20:40]))).json()["results"]
+        single = await client.get(f"/price/devchain/{RANDOM[50]}/USDC")
+
+    codes = [r["error"]["code"] for r in first]
+    assert codes == ["unknown_token"] * 5 + ["lookup_limit"] * 15
+    assert [r["error"]["code"] for r in second].count("unknown_token") == 3  # 8 a minute
+    assert single.status_code == 429
+    assert single.json()["error"]["code"] == "lookup_limit"
+    assert int(single.headers["Retry-After"]) >= 1
+
+
+async def test_a_batch_counts_each_item_against_the_client_limit(service):
+    pair = {"chain": "devchain", "tokenIn": "WETH", "tokenOut": "USDC"}
+    async with service(server={"rate_limit": 10}) as client:
+        eight = await client.post("/prices", json={"pairs": [pair] * 8})
+        three = await client.post("/prices", json={"pairs": [pair] * 3})
+        two = await client.post("/prices", json={"pairs": [pair] * 2})
+
+    assert (eight.status_code, three.status_code, two.status_code) == (200, 429, 200)
+    assert three.json()["error"]["code"] == "rate_limited"
+    assert int(three.headers["Retry-After"]) >= 1
+
+
+async def test_max_age_below_a_block_is_clamped_and_says_so(service, proxy):
+    recorder = proxy()
+    async with service(urls=[recorder.url]) as client:
+        await client.get("/price/devchain/WETH/USDC")
+        recorder.reset_counts()
+        answers = [
+            (await client.get("/price/devchain/WETH/USDC?max_age=0")).json() for _ in range(5)
+        ]
+        plain = (await client.get("/price/devchain/WETH/USDC")).json()
+
+    block_time = 1  # the test devchain's
+    assert all(a["maxAge"] == block_time and a["maxAgeClamped"] for a in answers)
+    assert recorder.methods["eth_call"] <= 1  # not one chain read per request
+    assert "maxAge" not in plain and "maxAgeClamped" not in plain
+
+
+def get(server, path: str, client: str) -> int:
+    request = urllib.request.Request(server.url + path, headers={"X-Forwarded-For": client})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_one_client_cannot_take_more_than_its_share_of_the_rpc_budget(config_file, tmp_path):
+    # 25 RPC/s per endpoint x 0.02 = 30 fetches a minute for one client
+    server = ServiceProcess(
+        config_file,
+        tmp_path,
+        PRICEFEED__SERVER__RATE_LIMIT="0",
+        PRICEFEED__SERVER__CLIENT_RPC_SHARE="0.02",
+        PRICEFEED__SERVER__TRUSTED_PROXIES='["127.0.0.1"]',
+    ).start()
+    try:
+        greedy = [
+            get(server, f"/price/devchain/WETH/USDC?amount={n}", "10.0.0.1") for n in range(1, 41)
+        ]
+        other = [
+            get(server, f"/price/devchain/USDC/WETH?amount={n}", "10.0.0.2") for n in range(1, 6)
+        ]
+    finally:
+        server.stop()
+
+    assert greedy.count(200) == 30  # every miss is a chain read: 30 of them, then 429s
+    assert set(greedy[30:]) == {429}
+    assert other == [200] * 5  # another client is still served
