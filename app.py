@@ -6,12 +6,13 @@ import asyncio
 import os
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar_htmx import HTMXPlugin
 
 from pricefeed import admin, api, dashboard, monitor, web
+from pricefeed.auth import Auth, server_secret
 from pricefeed.bodies import JsonRequest
 from pricefeed.config import Settings, load_settings
 from pricefeed.engine import QuoteEngine
@@ -38,13 +39,13 @@ ROUTES = [
     admin.pin,
     admin.unpin,
     admin.list_pairs,
-    *dashboard.ROUTES,
     *web.static_routes(),
 ]
 
 
 def create_app(settings: Settings | None = None, queue_immediate: bool = False) -> Litestar:
     settings = settings or load_settings()
+    auth = Auth(settings, os.environ.get("PRICEFEED_ADMIN_TOKEN", ""), server_secret(settings))
     install_log_redaction()
     engine = QuoteEngine(settings)
     store = Store(
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
     @asynccontextmanager
     async def lifespan(app: Litestar):
         await store.open()
+        await auth.load(store)
         await feed.start()
         queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refresh))
         loops = [
@@ -83,9 +85,18 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
             await engine.close()
             await store.close()
 
-    admin_token = os.environ.get("PRICEFEED_ADMIN_TOKEN", "")
     app = Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[
+            *ROUTES,
+            Router(  # sessions and their cookies exist on the dashboard only
+                path="/",
+                route_handlers=dashboard.ROUTES,
+                middleware=[
+                    web.host_prefixed_cookie,
+                    web.sessions(auth.session_key, settings.dashboard.session_hours),
+                ],
+            ),
+        ],
         lifespan=[lifespan],
         exception_handlers={
             **web.EXCEPTION_HANDLERS,
@@ -93,9 +104,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         },
         middleware=[
             web.timing,
-            web.sessions(admin_token, settings.dashboard.session_hours).middleware,
         ],
-        csrf_config=web.csrf(admin_token),
         template_config=web.templates(),
         plugins=[HTMXPlugin()],
         openapi_config=OpenAPIConfig(
@@ -118,7 +127,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         quotas=quotas,
         metrics=metrics,
         services=services,
-        admin_token=admin_token,
+        auth=auth,
         ready=False,
     )
     return app

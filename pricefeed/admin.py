@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
+import logging
 from typing import Annotated
 
 import msgspec
@@ -13,23 +13,33 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, Parameter
 
 from pricefeed.api import ADMIN_ERRORS
+from pricefeed.auth import Auth
 from pricefeed.errors import PricefeedError
 from pricefeed.feed import Feed
 from pricefeed.tiers import Tier, validate
 
+log = logging.getLogger(__name__)
 DISABLED = "the admin API is disabled: set PRICEFEED_ADMIN_TOKEN to a secret to enable it"
 
 
 def admin_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    token = connection.app.state.admin_token
-    if not token:
+    """Bearer PRICEFEED_ADMIN_TOKEN; wrong tokens are throttled per client and overall."""
+    auth: Auth = connection.app.state.auth
+    if not auth.token:
         raise PermissionDeniedException(DISABLED)
+    client = connection.client.host if connection.client else "unknown"
+    auth.throttle.check(client)
     given = connection.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        raise NotAuthorizedException(
-            "send 'Authorization: Bearer <PRICEFEED_ADMIN_TOKEN>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if given and auth.token_matches(given.removeprefix("Bearer ")) and given.startswith("Bearer "):
+        auth.throttle.succeeded(client)
+        return
+    if given:
+        auth.throttle.failed(client)
+        log.warning("wrong admin token from %s on %s", client, connection.url.path)
+    raise NotAuthorizedException(
+        "send 'Authorization: Bearer <PRICEFEED_ADMIN_TOKEN>'",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 class TierForm(msgspec.Struct, rename="camel", forbid_unknown_fields=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import threading
@@ -34,9 +35,14 @@ def run(host: str | None, port: int | None) -> None:
     """Run the service."""
     import uvicorn
 
+    from pricefeed.auth import check_admin_token
     from pricefeed.logs import configure_logging
 
     settings = _settings()
+    try:
+        check_admin_token(os.environ.get("PRICEFEED_ADMIN_TOKEN", ""))
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
     configure_logging(settings.server.log_level)
     sys.path.insert(0, str(Path.cwd()))
     uvicorn.run(

@@ -120,6 +120,13 @@ class ServerSettings(_Section):
     max_body_bytes: Annotated[
         int, doc("largest request body accepted, bytes (a full batch is about 20 KB)", ge=1024)
     ] = 65_536
+    secret: Annotated[
+        str,
+        doc(
+            "server secret behind session and CSRF keys (32+ characters); empty: a random one "
+            "kept in the data directory as server-secret"
+        ),
+    ] = ""
     quota_storage: Annotated[
         str, doc("where per-client quotas are counted: memory://, or redis://host:port to share")
     ] = "memory://"
@@ -363,6 +370,8 @@ def _add_token_list(settings: Settings, path: Path) -> None:
 
 
 def _check(settings: Settings) -> None:
+    if settings.server.secret and len(settings.server.secret) < 32:
+        raise ConfigError("server.secret: must be at least 32 characters, or empty")
     seen_ids: dict[int, str] = {}
     for name, chain in settings.chains.items():
         where = f"chains.{name}"

@@ -7,8 +7,9 @@ always do, and carry a CSRF token.
 
 from __future__ import annotations
 
-import hmac
+import logging
 import math
+import secrets
 import time
 from decimal import Decimal
 from typing import Annotated, Any
@@ -17,17 +18,21 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from litestar_htmx import ClientRedirect
+from markupsafe import Markup
 
+from pricefeed.auth import Auth, TooManyAttempts
 from pricefeed.charts import overview_charts, price_chart
 from pricefeed.errors import PricefeedError
 from pricefeed.feed import Feed
 from pricefeed.overview import Services, metrics_json, rpc_view
 from pricefeed.tiers import validate
 
+log = logging.getLogger(__name__)
 PAGE_SIZE = 25
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PageNo = Annotated[int, QueryParameter(name="page", ge=1)]
@@ -38,7 +43,22 @@ class SignInRequired(Exception):
 
 
 def signed_in(connection: ASGIConnection) -> bool:
-    return connection.scope.get("session", {}).get("admin") is True
+    auth: Auth = connection.app.state.auth
+    return auth.signed_in(_session(connection), time.time())
+
+
+def _session(connection: ASGIConnection) -> dict:
+    session = connection.scope.get("session")
+    return session if isinstance(session, dict) else {}
+
+
+async def require_csrf(request: Request) -> None:
+    """Every form carries the token of its own session (`csrf_field`)."""
+    form = await request.form()
+    if not request.app.state.auth.csrf_ok(_session(request), form.get("_csrf_token", "")):
+        raise PermissionDeniedException(
+            "the form's CSRF token is missing or wrong: reload the page"
+        )
 
 
 def read_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -52,6 +72,8 @@ def write_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 
 def sign_in_required(request: Request, _: SignInRequired) -> Response:
+    if _session(request).get("admin"):  # over (signed out, expired, token changed): forget it
+        request.clear_session()
     target = "/dashboard/login?next=" + quote(request.url.path)
     if request.headers.get("hx-request"):
         return ClientRedirect(target)
@@ -60,7 +82,16 @@ def sign_in_required(request: Request, _: SignInRequired) -> Response:
 
 def page(request: Request, template: str, **context: Any) -> Template:
     """A full page or, for htmx, just the fragment it asks for (same file, same context)."""
-    context |= {"signed_in": signed_in(request), "path": request.url.path}
+    session = _session(request)
+    if not session.get("csrf"):
+        session = {**session, "csrf": secrets.token_urlsafe(16)}
+        request.set_session(session)
+    token = request.app.state.auth.csrf_token(session["csrf"])
+    context |= {
+        "signed_in": signed_in(request),
+        "path": request.url.path,
+        "csrf_field": Markup(f'<input type="hidden" name="_csrf_token" value="{token}">'),
+    }
     context.setdefault("public_read", request.app.state.settings.dashboard.public_read)
     return Template(template_name=template, context=context)
 
@@ -79,32 +110,44 @@ async def home() -> Redirect:
 
 @get("/dashboard/login", include_in_schema=False)
 async def login_form(request: Request, next: FromQuery[str] = "/dashboard") -> Template:
-    return page(
-        request,
-        "login.html",
-        next=_local(next),
-        error="",
-        enabled=bool(request.app.state.admin_token),
-    )
+    return _login_page(request, next, "", 200)
 
 
-@post("/dashboard/login", include_in_schema=False)
+@post("/dashboard/login", include_in_schema=False, before_request=require_csrf)
 async def login(request: Request, data: Form) -> Response:
-    token = request.app.state.admin_token
-    given = data.get("secret", "")
-    if token and hmac.compare_digest(given.encode(), token.encode()):
-        request.set_session({"admin": True, "at": time.time()})
-        return Redirect(_local(data.get("next", "/dashboard")), status_code=303)
-    error = "Wrong secret." if token else "Sign-in is disabled: set PRICEFEED_ADMIN_TOKEN."
-    template = page(
-        request, "login.html", next=_local(data.get("next", "")), error=error, enabled=bool(token)
-    )
-    template.status_code = 401
+    auth: Auth = request.app.state.auth
+    client = request.client.host if request.client else "unknown"
+    next_page = data.get("next", "/dashboard")
+    try:
+        auth.throttle.check(client)
+    except TooManyAttempts as e:
+        page_ = _login_page(
+            request, next_page, f"Too many wrong tries: wait {e.retry_after} s.", 429
+        )
+        page_.headers["Retry-After"] = str(e.retry_after)
+        return page_
+    if auth.token_matches(data.get("secret", "")):
+        auth.throttle.succeeded(client)
+        request.set_session(auth.new_session(_session(request), time.time()))
+        return Redirect(_local(next_page), status_code=303)
+    if auth.token:
+        auth.throttle.failed(client)
+        log.warning("dashboard sign-in with a wrong secret from %s", client)
+    error = "Wrong secret." if auth.token else "Sign-in is disabled: set PRICEFEED_ADMIN_TOKEN."
+    return _login_page(request, next_page, error, 401)
+
+
+def _login_page(request: Request, next_page: str, error: str, status: int) -> Template:
+    enabled = bool(request.app.state.auth.token)
+    template = page(request, "login.html", next=_local(next_page), error=error, enabled=enabled)
+    template.status_code = status
     return template
 
 
-@post("/dashboard/logout", include_in_schema=False)
+@post("/dashboard/logout", include_in_schema=False, before_request=require_csrf)
 async def logout(request: Request) -> Redirect:
+    if signed_in(request):  # ends every session: a replayed cookie is signed out too
+        await request.app.state.auth.end_sessions(request.app.state.store)
     request.clear_session()
     return Redirect("/dashboard/login", status_code=303)
 
@@ -252,7 +295,12 @@ async def tiers(request: Request, saved: FromQuery[int | None] = None) -> Templa
     return page(request, "tiers.html", **context)
 
 
-@post("/dashboard/tiers/{tier:int}", guards=[write_guard], include_in_schema=False)
+@post(
+    "/dashboard/tiers/{tier:int}",
+    guards=[write_guard],
+    include_in_schema=False,
+    before_request=require_csrf,
+)
 async def save_tier(request: Request, tier: FromPath[int], data: Form) -> Response:
     feed: Feed = request.app.state.feed
     values = {k: data.get(k, "").strip() for k in ("refresh", "ttl", "stale_limit", "size")}
@@ -277,7 +325,7 @@ async def save_tier(request: Request, tier: FromPath[int], data: Form) -> Respon
     return response
 
 
-@post("/dashboard/pins", guards=[write_guard], include_in_schema=False)
+@post("/dashboard/pins", guards=[write_guard], include_in_schema=False, before_request=require_csrf)
 async def save_pin(request: Request, data: Form) -> Response:
     feed: Feed = request.app.state.feed
     values = {k: data.get(k, "").strip() for k in ("chain", "token_in", "token_out", "tier")}

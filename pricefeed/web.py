@@ -3,16 +3,14 @@ security headers."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import plotly
 from litestar import MediaType, Request, Response
-from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.handlers import BaseRouteHandler
@@ -110,7 +108,7 @@ def timing(app: ASGIApp) -> ASGIApp:
 ROOT = Path(__file__).resolve().parent.parent
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data"
 HTMX_JS = ROOT / "static" / "node_modules" / "htmx.org" / "dist"
-NOT_FOR_FORMS = ["^/prices$", "^/admin/"]  # JSON API: Bearer tokens, no cookies, no CSRF
+SESSION_COOKIE = "pricefeed_session"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "  # plotly styles inline
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
@@ -174,33 +172,54 @@ def static_routes() -> list:
     ]
 
 
-def secrets_from(admin_token: str) -> tuple[bytes, str]:
-    """Session and CSRF secrets: derived from the admin secret, so sign-ins survive restarts;
-    random when there is none (then nobody can sign in anyway)."""
-    seed = admin_token.encode() if admin_token else secrets.token_bytes(32)
-    return hashlib.sha256(b"session:" + seed).digest()[:32], hashlib.sha256(
-        b"csrf:" + seed
-    ).hexdigest()
+def sessions(key: bytes, hours: float) -> Callable[[ASGIApp], ASGIApp]:
+    """Signed cookie sessions, for the dashboard's router only: no API answer sets a cookie.
 
-
-def sessions(admin_token: str, hours: float) -> CookieBackendConfig:
-    return CookieBackendConfig(
-        secret=secrets_from(admin_token)[0],
-        key="pricefeed_session",
+    A plain function around Litestar's middleware, because routers are deep-copied when
+    registered and the cookie backend's cipher cannot be."""
+    define = CookieBackendConfig(
+        secret=key,
+        key=SESSION_COOKIE,
         max_age=int(hours * 3600),
         httponly=True,
         samesite="lax",
-        exclude=NOT_FOR_FORMS,
-    )
+    ).middleware
+    return lambda app: define(app)
 
 
-def csrf(admin_token: str) -> CSRFConfig:
-    return CSRFConfig(
-        secret=secrets_from(admin_token)[1],
-        cookie_name="pricefeed_csrf",
-        cookie_httponly=True,
-        exclude=NOT_FOR_FORMS,
-    )
+def host_prefixed_cookie(app: ASGIApp) -> ASGIApp:
+    """Over TLS the session cookie is `__Host-pricefeed_session`: Secure, for this host only,
+    so a sibling subdomain cannot plant or overwrite it. Renamed on the way in and out."""
+    prefixed = f"__Host-{SESSION_COOKIE}=".encode()
+    plain = f"{SESSION_COOKIE}=".encode()
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await app(scope, receive, send)
+            return
+        headers = []
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                kept = [c for c in value.split(b"; ") if not c.startswith(plain)]
+                value = b"; ".join(kept).replace(prefixed, plain)
+            headers.append((name, value))
+
+        async def rename(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (
+                        k,
+                        prefixed + v[len(plain) :]
+                        if k == b"set-cookie" and v.startswith(plain)
+                        else v,
+                    )
+                    for k, v in message.get("headers", [])
+                ]
+            await send(message)
+
+        await app({**scope, "headers": headers}, receive, rename)
+
+    return middleware
 
 
 HSTS = b"max-age=63072000; includeSubDomains"  # two years, once a browser has seen TLS here

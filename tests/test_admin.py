@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-AUTH = {"Authorization": "Bearer s3cret"}
+from conftest import ADMIN_TOKEN
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 async def test_without_a_token_admin_routes_say_how_to_enable_them(service, monkeypatch):
@@ -14,7 +16,7 @@ async def test_without_a_token_admin_routes_say_how_to_enable_them(service, monk
 
 
 async def test_a_wrong_or_missing_bearer_token_is_refused(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     async with service() as client:
         missing = await client.get("/admin/tiers")
         wrong = await client.get("/admin/tiers", headers={"Authorization": "Bearer guess"})
@@ -25,7 +27,7 @@ async def test_a_wrong_or_missing_bearer_token_is_refused(service, monkeypatch):
 
 
 async def test_tier_settings_change_at_once_and_survive_a_restart(service, monkeypatch, tmp_path):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     form = {"refresh": 3, "ttl": 8, "staleLimit": 40, "size": 25}
     async with service(data=tmp_path) as client:
         changed = await client.put("/admin/tiers/1", json=form, headers=AUTH)
@@ -37,7 +39,7 @@ async def test_tier_settings_change_at_once_and_survive_a_restart(service, monke
 
 
 async def test_an_invalid_tier_change_is_refused_and_changes_nothing(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     async with service() as client:
         answer = await client.put(
             "/admin/tiers/2",
@@ -52,7 +54,7 @@ async def test_an_invalid_tier_change_is_refused_and_changes_nothing(service, mo
 
 
 async def test_pairs_are_listed_with_tier_popularity_and_last_quote(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     async with service() as client:
         for _ in range(3):
             await client.get("/price/devchain/WETH/USDC", params={"amount": "2"})

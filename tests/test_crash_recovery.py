@@ -9,9 +9,9 @@ import time
 import urllib.error
 import urllib.request
 
-from conftest import ServiceProcess
+from conftest import ADMIN_TOKEN, ServiceProcess
 
-AUTH = {"Authorization": "Bearer s3cret", "Content-Type": "application/json"}
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"}
 PINNED = [("WETH", "USDC"), ("WBTC", "USDC"), ("UNI", "WETH")]
 TIER1 = {"refresh": 2, "ttl": 4, "staleLimit": 60, "size": 50}
 
@@ -91,7 +91,7 @@ def check_nothing_lost(server: ServiceProcess, restarted_at: float) -> None:
 
 
 def test_the_service_survives_kill_9_under_load(config_file, tmp_path):
-    server = ServiceProcess(config_file, tmp_path, PRICEFEED_ADMIN_TOKEN="s3cret").start()
+    server = ServiceProcess(config_file, tmp_path, PRICEFEED_ADMIN_TOKEN=ADMIN_TOKEN).start()
     try:
         prepare(server)
         load = Load(server)
@@ -107,7 +107,10 @@ def test_the_service_survives_kill_9_under_load(config_file, tmp_path):
 
 def test_a_separate_worker_survives_kill_9_under_load(config_file, tmp_path):
     web = ServiceProcess(
-        config_file, tmp_path, PRICEFEED_ADMIN_TOKEN="s3cret", PRICEFEED__QUEUE__IN_PROCESS="false"
+        config_file,
+        tmp_path,
+        PRICEFEED_ADMIN_TOKEN=ADMIN_TOKEN,
+        PRICEFEED__QUEUE__IN_PROCESS="false",
     ).start()
     worker = ServiceProcess(config_file, tmp_path, command="worker").start()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import ADMIN_TOKEN
 
 
 async def sign_in(client):
@@ -12,7 +13,7 @@ async def sign_in(client):
     token = re.search(r'name="_csrf_token" value="([^"]+)"', form_page.text).group(1)
     return await client.post(
         "/dashboard/login",
-        data={"secret": "s3cret", "next": "/dashboard", "_csrf_token": token},
+        data={"secret": ADMIN_TOKEN, "next": "/dashboard", "_csrf_token": token},
         follow_redirects=False,
     )
 
@@ -24,24 +25,25 @@ async def sign_in(client):
 async def test_the_session_cookie_is_secure_exactly_over_tls(
     service, monkeypatch, base_url, secure
 ):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     async with service(base_url=base_url) as client:
         answer = await sign_in(client)
     cookie = next(
         v
         for k, v in answer.headers.multi_items()
-        if k == "set-cookie" and v.startswith("pricefeed_session=")
+        if k == "set-cookie" and v.startswith(("pricefeed_session=", "__Host-pricefeed_session="))
     )
+    assert cookie.startswith("__Host-") is secure  # host-only and Secure over TLS
     assert answer.status_code == 303
     assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
     assert ("Secure" in cookie) is secure
 
 
 async def test_signing_in_without_the_csrf_token_is_refused(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     async with service() as client:
         await client.get("/dashboard/login")
-        answer = await client.post("/dashboard/login", data={"secret": "s3cret"})
+        answer = await client.post("/dashboard/login", data={"secret": ADMIN_TOKEN})
     assert answer.status_code == 403
 
 

@@ -9,10 +9,10 @@ import time
 import urllib.request
 
 import pytest
-from conftest import ARTIFACTS, ServiceProcess
+from conftest import ADMIN_TOKEN, ARTIFACTS, ServiceProcess
 from playwright.sync_api import Page, expect, sync_playwright
 
-SECRET = "s3cret-for-tests"
+SECRET = ADMIN_TOKEN
 SHOTS = ARTIFACTS / "screenshots"
 CHROMIUM_FLAGS = [
     "--headless",

@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import pytest
+from conftest import ADMIN_TOKEN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -131,8 +132,8 @@ async def test_when_the_disk_fills_up_writes_stop_cleanly_and_memory_keeps_servi
     service, small_disk, monkeypatch
 ):
     """Without the free-space watermark, SQLite's memory-mapped WAL index took a SIGBUS here."""
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
-    auth = {"Authorization": "Bearer s3cret"}
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     tier1 = {"refresh": 5, "ttl": 10, "staleLimit": 60, "size": 50}
     async with service(data=small_disk, database={"min_free_mb": 2}) as client:
         cached = await client.get("/price/devchain/WETH/USDC")
@@ -168,8 +169,8 @@ def make_read_only(data, on: bool) -> None:
 async def test_when_the_database_turns_read_only_memory_keeps_serving(
     service, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
-    auth = {"Authorization": "Bearer s3cret"}
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+    auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     tier1 = {"refresh": 5, "ttl": 10, "staleLimit": 60, "size": 50}
     async with service(data=tmp_path) as client:
         cached = await client.get("/price/devchain/WETH/USDC")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from conftest import ServiceProcess
+from conftest import ADMIN_TOKEN, ServiceProcess
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -21,7 +21,7 @@ def fuzzed(config_file, tmp_path_factory):
     server = ServiceProcess(
         config_file,
         tmp_path_factory.mktemp("fuzz"),
-        PRICEFEED_ADMIN_TOKEN="s3cret",
+        PRICEFEED_ADMIN_TOKEN=ADMIN_TOKEN,
         PRICEFEED__SERVER__RATE_LIMIT="0",
     ).start()
     yield server
@@ -39,7 +39,7 @@ def test_no_request_makes_the_api_fail_or_break_its_schema(fuzzed):
         def fuzz(case):
             case.call_and_validate(
                 base_url=fuzzed.url,
-                headers={"Authorization": "Bearer s3cret"},
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
                 checks=[not_a_server_error, response_schema_conformance],
             )
 

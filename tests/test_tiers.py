@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import msgspec
-from conftest import on_app, settle
+from conftest import ADMIN_TOKEN, on_app, settle
 
 from pricefeed.tiers import DEFAULT_TIERS, assign, validate
 
@@ -88,9 +88,9 @@ async def test_re_ranking_promotes_the_popular_and_demotes_the_faded(service):
 
 
 async def test_a_pinned_pair_keeps_its_tier_through_re_ranking(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "s3cret")
+    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     async with service() as client:
-        auth = {"Authorization": "Bearer s3cret"}
+        auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         pinned = await client.post(
             "/admin/pins",
             json={"chain": "devchain", "tokenIn": "LINK", "tokenOut": "USDC", "tier": 1},

@@ -83,3 +83,10 @@ price_history = Table(
     Column("fetched_at", Float, nullable=False),
     Index("ix_price_history_pair_at", "pair_id", "fetched_at"),
 )
+
+server_state = Table(
+    "server_state",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("value", String, nullable=False),
+)

@@ -24,7 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from pricefeed.errors import StoreUnavailable
 from pricefeed.quoter import Quote
-from pricefeed.store.schema import metric_samples, pairs, price_history, quotes, tier_settings
+from pricefeed.store.schema import (
+    metric_samples,
+    pairs,
+    price_history,
+    quotes,
+    server_state,
+    tier_settings,
+)
 from pricefeed.tiers import DEFAULT_TIERS, Tier
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -143,6 +150,22 @@ class Store:
     async def ping(self) -> None:
         async with self._read() as conn:
             await conn.execute(text("SELECT 1"))
+
+    # named server state
+
+    async def state(self, name: str) -> str | None:
+        async with self._read() as conn:
+            row = await conn.execute(
+                select(server_state.c.value).where(server_state.c.name == name)
+            )
+            return row.scalar()
+
+    async def set_state(self, name: str, value: str) -> None:
+        async with self._write() as conn:
+            stmt = self._insert(server_state).values(name=name, value=value)
+            await conn.execute(
+                stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value})
+            )
 
     # tiers
 
