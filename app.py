@@ -71,7 +71,16 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         ]
         if in_process:
             queue.start_consumer()
-            loops.append(asyncio.create_task(Scheduler(store, queue, settings.cache.recent).run()))
+            loops.append(
+                asyncio.create_task(
+                    Scheduler(
+                        store,
+                        queue,
+                        settings.cache.recent,
+                        per_pair=settings.cache.amounts_per_pair,
+                    ).run()
+                )
+            )
         app.state.ready = True
         try:
             yield

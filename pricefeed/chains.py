@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import msgspec
+from cachetools import LRUCache
 from eth_utils import to_checksum_address
 
 from pricefeed.config import ChainSettings, Settings
@@ -22,7 +23,7 @@ class Token(msgspec.Struct, frozen=True):
 
 
 class Chain:
-    def __init__(self, name: str, settings: ChainSettings):
+    def __init__(self, name: str, settings: ChainSettings, learned_size: int = 10_000):
         self.name = name
         self.settings = settings
         self.chain_id = settings.chain_id
@@ -32,6 +33,7 @@ class Chain:
             for t in settings.tokens
         ]
         self._by_address = {t.address.lower(): t for t in self.tokens}
+        self._learned: LRUCache[str, Token] = LRUCache(learned_size)  # read from the chain
         self._by_symbol: dict[str, list[Token]] = {}
         for t in self.tokens:
             self._by_symbol.setdefault(t.symbol.lower(), []).append(t)
@@ -39,7 +41,11 @@ class Chain:
 
     def remember(self, token: Token) -> None:
         """Add a token learned from the chain; found by address only, so symbols stay ours."""
-        self._by_address.setdefault(token.address.lower(), token)
+        if token.address.lower() not in self._by_address:
+            self._learned[token.address.lower()] = token
+
+    def learned(self) -> int:
+        return len(self._learned)
 
     def token(self, ref: str) -> Token:
         """A token by symbol (any case) or by address (any case)."""
@@ -52,7 +58,7 @@ class Chain:
         if ref.lower().startswith("0x"):
             if not _ADDRESS.fullmatch(ref):
                 raise BadAddress(f"{ref!r} is not an address: expected 0x and 40 hex digits")
-            token = self._by_address.get(ref.lower())
+            token = self._by_address.get(ref.lower()) or self._learned.get(ref.lower())
             if token is None:
                 raise UnknownToken(f"no token at {ref} is known on {self.name}")
             return token
@@ -68,7 +74,8 @@ class Chain:
 
 class Chains:
     def __init__(self, settings: Settings):
-        self.all = [Chain(name, cs) for name, cs in settings.chains.items()]
+        learned = settings.cache.learned_tokens
+        self.all = [Chain(name, cs, learned) for name, cs in settings.chains.items()]
         self._by_name = {c.name.lower(): c for c in self.all}
         self._by_id = {c.chain_id: c for c in self.all}
 

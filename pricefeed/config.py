@@ -193,6 +193,37 @@ class CacheSettings(_Section):
     retier_interval: Annotated[
         float, doc("seconds between re-rankings of pairs into tiers", gt=0)
     ] = 10.0
+    learned_tokens: Annotated[
+        int, doc("tokens learned from the chain kept per chain (LRU)", ge=1)
+    ] = 10_000
+    pool_pairs: Annotated[
+        int, doc("token pairs whose pools (found or missing) are kept per chain (LRU)", ge=1)
+    ] = 50_000
+    no_route_size: Annotated[int, doc("'no route' answers remembered (LRU, 60 s each)", ge=1)] = (
+        10_000
+    )
+    demand_pairs: Annotated[
+        int, doc("pairs whose demand is tracked in memory (LRU; flushed before forgotten)", ge=1)
+    ] = 20_000
+    amounts_per_pair: Annotated[
+        int,
+        doc(
+            "most recently asked amounts of a pair kept refreshed; others are fetched on demand",
+            ge=1,
+        ),
+    ] = 8
+    quote_retention: Annotated[
+        float, doc("seconds a stored quote nobody asks for is kept", gt=0)
+    ] = 86_400.0
+    max_stored_quotes: Annotated[
+        int, doc("most quotes kept in the store (the least recently asked go first)", ge=1)
+    ] = 500_000
+    history_retention: Annotated[
+        float, doc("seconds of price history kept for the charts", gt=0)
+    ] = 7 * 86_400.0
+    pair_retention: Annotated[
+        float, doc("seconds an unpinned pair nobody asks for is remembered", gt=0)
+    ] = 30 * 86_400.0
     max_age_floor: Annotated[
         float,
         doc(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from cachetools import LRUCache
+
 from pricefeed.store import Demand, PairKey, QuoteKey
 from pricefeed.tiers import decayed
 
@@ -37,10 +39,26 @@ class PairDemand:
         )
 
 
+class _Tracked(LRUCache):
+    """Pairs, least recently asked forgotten first; one evicted before its counts were flushed
+    waits in `evicted` for the next drain, so no request goes uncounted."""
+
+    def __init__(self, maxsize: int):
+        super().__init__(maxsize)
+        self.evicted: dict[PairKey, PairDemand] = {}
+
+    def popitem(self):
+        key, pair = super().popitem()
+        if pair.dirty:
+            self.evicted[key] = pair
+        return key, pair
+
+
 class DemandTracker:
-    def __init__(self, half_life: float):
+    def __init__(self, half_life: float, size: int = 20_000, amounts_per_pair: int = 8):
         self.half_life = half_life
-        self.pairs: dict[PairKey, PairDemand] = {}
+        self.amounts_per_pair = amounts_per_pair
+        self.pairs: _Tracked = _Tracked(size)
 
     def load(self, key: PairKey, symbols: tuple[str, str], score: float, score_at: float) -> None:
         """Popularity as the store last had it, so it survives restarts."""
@@ -63,6 +81,8 @@ class DemandTracker:
         else:
             pair.misses += 1
         pair.amounts[key[3]] = now
+        if len(pair.amounts) > self.amounts_per_pair:  # only the latest are kept refreshed
+            del pair.amounts[min(pair.amounts, key=pair.amounts.__getitem__)]
         pair.dirty = True
 
     def score(self, key: PairKey, now: float) -> float:
@@ -82,7 +102,8 @@ class DemandTracker:
     def drain(self) -> list[Demand]:
         """What changed since the last drain, for the store; counters restart at zero."""
         out = []
-        for key, pair in self.pairs.items():
+        evicted, self.pairs.evicted = self.pairs.evicted, {}
+        for key, pair in [*evicted.items(), *self.pairs.items()]:
             if not pair.dirty:
                 continue
             out.append(

@@ -21,6 +21,7 @@ class QuoteEngine:
     """A quoter and an RPC pool per chain, made on first use."""
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.time):
+        self.settings = settings
         self.chains = Chains(settings)
         self.clock = clock  # stamps quotes; tests move it
         self._quoters: dict[str, Quoter] = {}
@@ -35,7 +36,9 @@ class QuoteEngine:
         if chain.name not in self._quoters:
             s = chain.settings
             rpc = RpcPool(chain.name, s.rpc_urls, s.rpc, head_ttl=s.block_time)
-            self._quoters[chain.name] = Quoter(chain, rpc, lambda: self.clock())
+            self._quoters[chain.name] = Quoter(
+                chain, rpc, lambda: self.clock(), self.settings.cache.pool_pairs
+            )
         return self._quoters[chain.name]
 
     def quoters(self) -> dict[str, Quoter]:

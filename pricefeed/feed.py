@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 import msgspec
+from cachetools import LRUCache, TTLCache
 
 from pricefeed.cache import LRU, Entry
 from pricefeed.chains import Chain
@@ -30,6 +31,7 @@ from pricefeed.tiers import LOWEST, PRIORITY_ON_DEMAND, PRIORITY_PREWARM, Tier, 
 
 log = logging.getLogger(__name__)
 NO_ROUTE_TTL = 60.0  # seconds a "no route" answer is remembered
+PRUNE_EVERY = 600.0  # seconds between prunings of the store
 
 
 class Served(msgspec.Struct, frozen=True):
@@ -66,10 +68,15 @@ class Feed:
         self.l1: LRU[QuoteKey, Entry] = LRU(settings.l1_size)
         self.tiers: dict[int, Tier] = {}
         self.pair_tiers: dict[PairKey, int] = {}
-        self.demand = DemandTracker(settings.half_life)
+        self.demand = DemandTracker(
+            settings.half_life, settings.demand_pairs, settings.amounts_per_pair
+        )
         self.fetcher = Fetcher(engine, self.remember)
-        self._no_route: dict[QuoteKey, tuple[NoRoute, float]] = {}
-        self._queued: dict[QuoteKey, float] = {}  # refresh asked for, until
+        # bounded by input, not by time: LRUs, emptied further of what has expired at each flush
+        self._no_route: TTLCache[QuoteKey, str] = TTLCache(
+            settings.no_route_size, NO_ROUTE_TTL, timer=lambda: self.clock()
+        )
+        self._queued: LRUCache[QuoteKey, float] = LRUCache(settings.l1_size)  # asked for, until
         self._background: set[asyncio.Task] = set()
 
     async def start(self) -> None:
@@ -245,8 +252,8 @@ class Feed:
                 self.refresh_soon([key], PRIORITY_ON_DEMAND, tier.ttl)
                 return self._served(key, request, entry, "stale", age, tier, now), entry
         known = self._no_route.get(key)
-        if known is not None and now - known[1] < NO_ROUTE_TTL:
-            raise known[0]
+        if known is not None:
+            raise NoRoute(known)
         return None, entry
 
     async def _fetched(
@@ -258,7 +265,7 @@ class Feed:
         try:
             quote = await asyncio.wait_for(asyncio.shield(future), self.settings.fetch_deadline)
         except NoRoute as e:
-            self._no_route[key] = (e, now)
+            self._no_route[key] = e.message
             raise
         except (UpstreamUnavailable, TimeoutError) as e:
             if entry is None:
@@ -349,8 +356,20 @@ class Feed:
         """Write popularity and request counts; forget stale bookkeeping."""
         await self.store.record_demand(self.demand.drain())
         now = self.clock()
-        self._queued = {k: t for k, t in self._queued.items() if t > now}
-        self._no_route = {k: v for k, v in self._no_route.items() if now - v[1] < NO_ROUTE_TTL}
+        for key in [k for k, until in self._queued.items() if until <= now]:
+            del self._queued[key]
+        self._no_route.expire()
+
+    async def prune(self) -> dict[str, int]:
+        """Forget what nobody asks for any more, in the store (see `Store.prune`)."""
+        s = self.settings
+        return await self.store.prune(
+            self.clock(),
+            s.quote_retention,
+            s.max_stored_quotes,
+            s.history_retention,
+            s.pair_retention,
+        )
 
     async def retier(self) -> dict[int, int]:
         """Rank pairs by popularity (rising ones counted double) and move them between tiers."""
@@ -360,11 +379,12 @@ class Feed:
         rising = set(self.demand.rising(now))
         rows = await self.store.pairs()
         ranked, by_id = [], {}
+        placed: dict[PairKey, int] = {}  # built afresh: pairs pruned from the store go
         for row in rows:
             key = (row["chain"], row["token_in"], row["token_out"])
             by_id[row["id"]] = key
             if row["pinned_tier"] is not None:
-                self.pair_tiers[key] = row["pinned_tier"]
+                placed[key] = row["pinned_tier"]
                 continue
             score = decayed(row["score"], row["score_at"], now, self.settings.half_life)
             ranked.append((score * (2.0 if key in rising else 1.0), row["id"], row["tier"]))
@@ -375,7 +395,8 @@ class Feed:
         await self.store.set_tiers(moves)
         for row in rows:
             if row["pinned_tier"] is None:
-                self.pair_tiers[by_id[row["id"]]] = moves.get(row["id"], row["tier"])
+                placed[by_id[row["id"]]] = moves.get(row["id"], row["tier"])
+        self.pair_tiers = placed
         self._prewarm(rising, now)
         return moves
 
@@ -391,7 +412,7 @@ class Feed:
 
     async def run_background(self) -> None:
         """Flush demand every `flush_interval`, re-rank every `retier_interval`, until cancelled."""
-        last_retier = 0.0
+        last_retier = last_prune = 0.0
         while True:
             await asyncio.sleep(self.settings.flush_interval)
             try:
@@ -400,6 +421,9 @@ class Feed:
                     await self.retier()
                 else:
                     await self.flush()
+                if time.monotonic() - last_prune >= PRUNE_EVERY:
+                    last_prune = time.monotonic()
+                    log.info("pruned from the store: %s", await self.prune())
             except StoreUnavailable as e:
                 log.error("popularity not written, will retry: %s", e)
             except Exception:

@@ -1,7 +1,7 @@
 """Which pools exist, learned from factory look-ups and remembered.
 
-A found pool never goes away, so it is kept for good; a missing one may be created later,
-so that answer is asked again after `miss_ttl` seconds.
+A found pool never goes away, so it is kept while its pair is in use; a missing one may be
+created later, so that answer is asked again after `miss_ttl` seconds.
 """
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
+from cachetools import LRUCache
+
 from pricefeed.dexes import Pool, PoolLookup, Venue
 from pricefeed.multicall import Call
 
 RunCalls = Callable[[list[Call]], Awaitable[list[tuple[bool, bytes]]]]
+Entry = tuple[Pool | None, float]  # the pool (None: none there), and when that was learned
 
 
 def sort_pair(a: str, b: str) -> tuple[str, str]:
@@ -20,27 +23,31 @@ def sort_pair(a: str, b: str) -> tuple[str, str]:
 
 
 class PoolBook:
-    def __init__(self, venues: list[Venue], miss_ttl: float = 600.0):
+    """Pools by sorted token pair: a quote's look-up is one dict access, and the pairs least
+    recently used are forgotten past `size` (asked again if wanted again)."""
+
+    def __init__(self, venues: list[Venue], miss_ttl: float = 600.0, size: int = 50_000):
         self.venues = venues
         self.miss_ttl = miss_ttl
-        self._known: dict[tuple[str, str, str, int | None], tuple[Pool | None, float]] = {}
+        # (token0, token1) -> {(venue, fee): (pool or None, checked at)}
+        self._pairs: LRUCache[tuple[str, str], dict[tuple[str, int | None], Entry]] = LRUCache(size)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
 
     def pools(self, a: str, b: str) -> list[Pool]:
-        t0, t1 = sort_pair(a, b)
-        return [
-            pool
-            for (venue, x, y, _), (pool, _) in self._known.items()
-            if pool is not None and (x, y) == (t0, t1)
-        ]
+        known = self._pairs.get(sort_pair(a, b), {})
+        return [pool for pool, _ in known.values() if pool is not None]
 
     async def learn(self, pairs: Iterable[tuple[str, str]], run_calls: RunCalls) -> None:
         """Look up, in one batch, every pool of these pairs not known (or missing for long)."""
         now = time.monotonic()
         wanted: list[PoolLookup] = []
         for a, b in {sort_pair(a, b) for a, b in pairs if a != b}:
+            known = self._pairs.get((a, b), {})
             for venue in self.venues:
                 for lookup in venue.pool_lookups(a, b):
-                    pool, checked = self._known.get(_key(lookup), (None, -1e18))
+                    pool, checked = known.get((lookup.venue, lookup.fee), (None, -1e18))
                     if pool is None and now - checked >= self.miss_ttl:
                         wanted.append(lookup)
         if not wanted:
@@ -54,8 +61,8 @@ class PoolBook:
                     pool = by_name[lookup.venue].pool_from_lookup(lookup, data)
                 except Exception:  # not a factory, or an odd one: no pool
                     pool = None
-            self._known[_key(lookup)] = (pool, now)
-
-
-def _key(lookup: PoolLookup) -> tuple[str, str, str, int | None]:
-    return (lookup.venue, lookup.token0, lookup.token1, lookup.fee)
+            pair = (lookup.token0, lookup.token1)
+            known = self._pairs.get(pair)
+            if known is None:
+                known = self._pairs[pair] = {}
+            known[(lookup.venue, lookup.fee)] = (pool, now)

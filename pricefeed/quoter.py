@@ -93,12 +93,18 @@ class _Batch:
 
 
 class Quoter:
-    def __init__(self, chain: Chain, rpc: RpcPool, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        chain: Chain,
+        rpc: RpcPool,
+        clock: Callable[[], float] = time.time,
+        pool_pairs: int = 50_000,
+    ):
         self.chain = chain
         self.clock = clock  # stamps fetched_at
         self.rpc = rpc
         self.venues: dict[str, Venue] = {d.name: make_venue(d) for d in chain.dexes}
-        self.book = PoolBook(list(self.venues.values()))
+        self.book = PoolBook(list(self.venues.values()), size=pool_pairs)
         self.eth_calls = 0  # multicalls sent, for metrics and tests
         self.dex_calls: Counter[str] = Counter()  # calls inside multicalls, by venue
         self.dex_failures: Counter[str] = Counter()  # ...that reverted: missing or empty pools

@@ -25,18 +25,20 @@ class Scheduler:
         queue: RefreshQueue,
         recent: float,
         tick: float = 1.0,
+        per_pair: int = 8,
         clock: Callable[[], float] = time.time,
     ):
         self.store = store
         self.queue = queue
         self.recent = recent
+        self.per_pair = per_pair  # amounts of one pair kept refreshed
         self.tick_seconds = tick
         self.clock = clock
 
     async def tick(self) -> int:
         """Queue every due quote; returns how many were queued."""
         tiers = await self.store.tiers()
-        due = await self.store.due(self.clock(), self.recent, tiers)
+        due = await self.store.due(self.clock(), self.recent, tiers, self.per_pair)
         queued = 0
         for tier in sorted({t for _, t in due}):
             keys = [k for k, t in due if t == tier]

@@ -42,7 +42,10 @@ def main(settings: Settings) -> None:
     on_loop(feed.start())
     queue.bind(run_on_loop(loop, feed.refresh))
     scheduler = asyncio.run_coroutine_threadsafe(
-        Scheduler(store, queue, settings.cache.recent).run(), loop
+        Scheduler(
+            store, queue, settings.cache.recent, per_pair=settings.cache.amounts_per_pair
+        ).run(),
+        loop,
     )
     log.info("pricefeed worker: %d threads on %s", settings.queue.workers, settings.queue.path)
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Select, and_, event, func, or_, select, text, tuple_, update
+from sqlalchemy import Select, and_, event, func, or_, select, text, true, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -302,12 +302,70 @@ class Store:
         dialect = self._writer.dialect.name  # type: ignore[union-attr]
         return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
+    # pruning: what grows with traffic is forgotten when nobody asks for it
+
+    async def prune(
+        self,
+        now: float,
+        quote_retention: float,
+        max_quotes: int,
+        history_retention: float,
+        pair_retention: float,
+    ) -> dict[str, int]:
+        """Delete quotes not asked for within `quote_retention` (and the least recently asked
+        beyond `max_quotes`), price history older than `history_retention`, and unpinned pairs
+        with no quotes left and no request within `pair_retention`. Batched: short writes."""
+        asked = func.coalesce(quotes.c.requested_at, quotes.c.fetched_at)
+        deleted = {
+            "quotes": await self._delete(quotes, asked < now - quote_retention),
+            "history": await self._delete(
+                price_history, price_history.c.fetched_at < now - history_retention
+            ),
+        }
+        async with self._read() as conn:
+            count = (await conn.execute(select(func.count()).select_from(quotes))).scalar() or 0
+        if count > max_quotes:
+            deleted["quotes"] += await self._delete(
+                quotes, true(), order_by=asked, most=count - max_quotes
+            )
+        deleted["pairs"] = await self._delete(  # their price history goes by cascade
+            pairs,
+            and_(
+                pairs.c.pinned_tier.is_(None),
+                func.coalesce(pairs.c.last_requested_at, 0) < now - pair_retention,
+                ~select(quotes.c.id).where(quotes.c.pair_id == pairs.c.id).exists(),
+            ),
+        )
+        return deleted
+
+    async def _delete(
+        self, table, where, order_by=None, most: int | None = None, batch: int = 5000
+    ) -> int:
+        """Delete the rows `where` selects (first by `order_by`, at most `most`), `batch` rows
+        per transaction, so serving never waits long on the writer."""
+        total = 0
+        while most is None or total < most:
+            size = batch if most is None else min(batch, most - total)
+            query = select(table.c.id).where(where).limit(size)
+            if order_by is not None:
+                query = query.order_by(order_by)
+            async with self._read() as conn:
+                chosen = [row[0] for row in await conn.execute(query)]
+            if chosen:
+                async with self._write() as conn:
+                    await conn.execute(table.delete().where(table.c.id.in_(chosen)))
+            total += len(chosen)
+            if len(chosen) < size:
+                break
+        return total
+
     # refresh work
 
     async def due(
-        self, now: float, recent: float, tiers: dict[int, Tier]
+        self, now: float, recent: float, tiers: dict[int, Tier], per_pair: int = 8
     ) -> list[tuple[QuoteKey, int]]:
-        """Quotes of periodically refreshed tiers that are due, recently wanted and not claimed."""
+        """Quotes of periodically refreshed tiers that are due, recently wanted and not claimed:
+        of each pair, only the `per_pair` amounts asked for last."""
         overdue = [
             and_(pairs.c.tier == t.tier, quotes.c.fetched_at <= now - t.refresh)
             for t in tiers.values()
@@ -315,13 +373,24 @@ class Store:
         ]
         if not overdue:
             return []
+        latest = (
+            select(
+                quotes.c.id,
+                func.row_number()
+                .over(partition_by=quotes.c.pair_id, order_by=quotes.c.requested_at.desc())
+                .label("rank"),
+            )
+            .where(quotes.c.requested_at >= now - recent)
+            .subquery()
+        )
         query = (
             select(
                 pairs.c.chain, pairs.c.token_in, pairs.c.token_out, quotes.c.amount_in, pairs.c.tier
             )
             .join(pairs)
+            .join(latest, latest.c.id == quotes.c.id)
+            .where(latest.c.rank <= per_pair)
             .where(or_(*overdue))
-            .where(quotes.c.requested_at >= now - recent)
             .where(or_(quotes.c.queued_until.is_(None), quotes.c.queued_until < now))
             .order_by(pairs.c.tier, quotes.c.fetched_at)
         )

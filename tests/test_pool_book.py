@@ -1,0 +1,27 @@
+"""The pool book finds a pair's pools by its index, whichever way round the pair is asked,
+and forgets the least recently used pairs beyond its size."""
+
+from __future__ import annotations
+
+from pricefeed.pools import PoolBook
+
+
+async def test_pools_are_found_by_pair_and_the_least_used_pairs_are_forgotten(engine, devchain):
+    t = devchain.tokens
+    quoter = engine.quoter(engine.chains.get("devchain"))
+    book = PoolBook(list(quoter.venues.values()), size=3)
+    pairs = [(t["WETH"], t["USDC"]), (t["WBTC"], t["USDC"]), (t["DAI"], t["USDC"])]
+
+    await book.learn(pairs, quoter.call_latest)
+    found = {pair: book.pools(*pair) for pair in pairs}
+    await book.learn([(t["LINK"], t["USDC"])], quoter.call_latest)  # a fourth pair
+
+    assert all(found.values())
+    for (a, b), pools in found.items():
+        assert {(p.token0, p.token1) for p in pools} == {
+            tuple(sorted((a, b), key=lambda x: int(x, 16)))
+        }
+    assert book.pools(t["USDC"], t["DAI"]) == found[(t["DAI"], t["USDC"])]  # either way round
+    assert len(book) == 3
+    assert book.pools(t["WETH"], t["USDC"]) == []  # the least recently used went
+    assert book.pools(t["LINK"], t["USDC"])
