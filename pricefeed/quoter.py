@@ -251,13 +251,18 @@ class Quoter:
         )
 
     async def call_latest(self, calls: list[Call]) -> list[tuple[bool, bytes]]:
+        return await self.call_at(calls, "latest")
+
+    async def call_at(self, calls: list[Call], block: str) -> list[tuple[bool, bytes]]:
+        """Many calls at one block (a number in hex, or "latest"), in as few multicalls as
+        the gas budget allows."""
         limit = self.chain.settings.multicall_gas_limit * 0.8
         answers: list[tuple[bool, bytes]] = []
         chunk: list[Call] = []
         gas = 0
         for call in [*calls, None]:
             if call is None or (chunk and gas + call.gas > limit):
-                answers += await self._aggregate(chunk, "latest") if chunk else []
+                answers += await self._aggregate(chunk, block) if chunk else []
                 chunk, gas = [], 0
             if call is not None:
                 chunk.append(call)

@@ -1,0 +1,74 @@
+"""A V3 pool's state at one block, read with the pool's own public getters in multicalls, and
+swaps priced from it that load the tick bitmap words they reach."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from pricefeed.chain.v3math import V3Pool, WordNotLoaded, swap_exact_input
+from pricefeed.multicall import Call, Fn
+
+SLOT0 = Fn("slot0()", ["uint160", "int24", "uint16", "uint16", "uint16", "uint8", "bool"])
+LIQUIDITY = Fn("liquidity()", ["uint128"])
+FEE = Fn("fee()", ["uint24"])
+TICK_SPACING = Fn("tickSpacing()", ["int24"])
+TICK_BITMAP = Fn("tickBitmap(int16)", ["uint256"], gas=5_000)
+TICKS = Fn(
+    "ticks(int24)",
+    ["uint128", "int128", "uint256", "uint256", "int56", "uint160", "uint32", "bool"],
+    gas=20_000,
+)
+WORDS_EACH_SIDE = 2  # bitmap words loaded on each side of the current tick's word
+
+RunAt = Callable[[list[Call], str], Awaitable[list[tuple[bool, bytes]]]]
+
+
+async def read_v3_pool(address: str, run_at: RunAt, block: str) -> V3Pool:
+    """Price, tick, liquidity, fee and spacing, then the bitmap words around the tick and the
+    ticks they mark: three multicalls, all at `block`."""
+    getters = (SLOT0, LIQUIDITY, FEE, TICK_SPACING)
+    answers = await run_at([f.call(address) for f in getters], block)
+    (sqrt_price, tick, *_), (liquidity,), (fee,), (spacing,) = (
+        f.decode(data) for f, (_, data) in zip(getters, answers, strict=True)
+    )
+    pool = V3Pool(sqrt_price, tick, liquidity, fee, spacing)
+    word = (tick // spacing) >> 8
+    await load_words(
+        pool, address, range(word - WORDS_EACH_SIDE, word + WORDS_EACH_SIDE + 1), run_at, block
+    )
+    return pool
+
+
+async def load_words(pool: V3Pool, address: str, words, run_at: RunAt, block: str) -> None:
+    """Add these bitmap words, and the liquidity of every tick they mark, to the state."""
+    words = [w for w in words if w not in pool.bitmap and -(2**15) <= w < 2**15]
+    if not words:
+        return
+    answers = await run_at([TICK_BITMAP.call(address, w) for w in words], block)
+    ticks = []
+    for word, (_, data) in zip(words, answers, strict=True):
+        (bits,) = TICK_BITMAP.decode(data)
+        pool.bitmap[word] = bits
+        ticks += [((word << 8) + bit) * pool.tick_spacing for bit in range(256) if bits >> bit & 1]
+    if ticks:
+        answers = await run_at([TICKS.call(address, t) for t in ticks], block)
+        for tick, (_, data) in zip(ticks, answers, strict=True):
+            pool.liquidity_net[tick] = TICKS.decode(data)[1]
+
+
+async def quote_exact_input(
+    pool: V3Pool, address: str, zero_for_one: bool, amount_in: int, run_at: RunAt, block: str
+) -> tuple[int, int]:
+    """(amount out, round trips spent loading words): never a guess past the words held.
+    Each load reaches four times further than the last, so even a swap across an empty
+    pool's whole range (hundreds of words) costs a handful of round trips."""
+    loads, ahead = 0, 4
+    while True:
+        try:
+            return swap_exact_input(pool, zero_for_one, amount_in)[1], loads
+        except WordNotLoaded as e:
+            step = -1 if zero_for_one else 1  # the way the swap moves on
+            await load_words(
+                pool, address, [e.word + step * i for i in range(ahead)], run_at, block
+            )
+            loads, ahead = loads + 1, ahead * 4
