@@ -76,8 +76,15 @@ def worker() -> None:
 @click.argument("token_out")
 @click.argument("amount", default="1")
 @click.option("--json", "as_json", is_flag=True, help="print the quote as JSON")
-def quote(chain: str, token_in: str, token_out: str, amount: str, as_json: bool) -> None:
-    """Quote AMOUNT (default 1) of TOKEN_IN in TOKEN_OUT on CHAIN, from the chain itself."""
+@click.option(
+    "--onchain", is_flag=True, help="ask the on-chain quoters instead of computing from pool state"
+)
+def quote(
+    chain: str, token_in: str, token_out: str, amount: str, as_json: bool, onchain: bool
+) -> None:
+    """Quote AMOUNT (default 1) of TOKEN_IN in TOKEN_OUT on CHAIN: computed exactly from the
+    pools' state at the latest block (every route, V2 then V3 included), or with --onchain
+    from the on-chain quoters."""
     from pricefeed.engine import QuoteEngine
     from pricefeed.rpc.redact import install_log_redaction
 
@@ -86,7 +93,7 @@ def quote(chain: str, token_in: str, token_out: str, amount: str, as_json: bool)
 
     async def fetch():
         try:
-            return await engine.quote(chain, token_in, token_out, amount)
+            return await engine.quote(chain, token_in, token_out, amount, from_state=not onchain)
         finally:
             await engine.close()
 

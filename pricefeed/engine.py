@@ -8,6 +8,7 @@ from collections.abc import Callable
 from cachetools import TTLCache
 
 from pricefeed.amounts import parse_amount
+from pricefeed.chain.state_quoter import StateQuoter
 from pricefeed.chains import Chain, Chains, Token
 from pricefeed.config import Settings
 from pricefeed.errors import PricefeedError, UnknownToken
@@ -117,10 +118,22 @@ class QuoteEngine:
         return self.quoter(chain).call_latest
 
     async def quote(
-        self, chain_ref: str, token_in: str, token_out: str, amount: str = "1"
+        self,
+        chain_ref: str,
+        token_in: str,
+        token_out: str,
+        amount: str = "1",
+        from_state: bool = False,
     ) -> Quote:
+        """The best route's quote: from the on-chain quoters, or (`from_state`) computed from
+        pool state, which also finds routes they cannot ask in one call (V2 then V3)."""
         chain, request = await self.request(chain_ref, token_in, token_out, amount)
-        return await self.quoter(chain).quote(request)
+        if not from_state:
+            return await self.quoter(chain).quote(request)
+        (result,) = await StateQuoter(self.quoter(chain)).quote_many([request])
+        if isinstance(result, PricefeedError):
+            raise result
+        return result
 
     async def close(self) -> None:
         for quoter in self._quoters.values():

@@ -115,8 +115,8 @@ class Quoter:
             raise result
         return result
 
-    async def quote_many(self, requests: list[QuoteRequest]) -> list[Quote | PricefeedError]:
-        """Quotes in request order; a request without any route gets a NoRoute in its place."""
+    async def learn_pools(self, requests: list[QuoteRequest]) -> Block:
+        """The head block, and the pools of every direct pair and hub leg of these requests."""
         hubs = [h.address for h in self.chain.hubs]
         pairs = {(r.token_in.address, r.token_out.address) for r in requests}
         pairs |= {(r.token_in.address, h) for r in requests for h in hubs}
@@ -125,6 +125,11 @@ class Quoter:
         block, _ = await asyncio.gather(
             self.rpc.latest_block(), self.book.learn(pairs, self.call_latest)
         )
+        return block
+
+    async def quote_many(self, requests: list[QuoteRequest]) -> list[Quote | PricefeedError]:
+        """Quotes in request order; a request without any route gets a NoRoute in its place."""
+        block = await self.learn_pools(requests)
         results: list[Quote | PricefeedError] = [NoRoute("not quoted")] * len(requests)
         for batch in self._batches(requests):
             answers = await self._aggregate(batch.calls, hex(block.number))
@@ -146,12 +151,13 @@ class Quoter:
             ):
                 batch = _Batch()
                 batches.append(batch)
-            routes = self._routes(request.token_in.address, request.token_out.address)
+            routes = self.routes(request.token_in.address, request.token_out.address)
             candidates = [c for r in routes if (c := self._plan(r, request.amount_in, batch))]
             batch.plans.append((i, candidates))
         return batches
 
-    def _routes(self, a: str, b: str) -> list[list[Hop]]:
+    def routes(self, a: str, b: str) -> list[list[Hop]]:
+        """Every direct pool, and every two-hop route through a hub, from the pool book."""
         routes = [[Hop(p, a, b)] for p in self.book.pools(a, b)]
         for hub in self.chain.hubs:
             h = hub.address
@@ -204,24 +210,30 @@ class Quoter:
         return amount
 
     def _best(self, request: QuoteRequest, candidates: list[_Candidate], answers, block: Block):
-        best: tuple[int, _Candidate] | None = None
+        best: tuple[int, list[Hop]] | None = None
         for c in candidates:
             out = self._evaluate(c, request.amount_in, answers)
             if out is not None and (best is None or out > best[0]):
-                best = (out, c)
+                best = (out, c.hops)
+        return self.answer(request, best, len(candidates), block)
+
+    def answer(
+        self, request: QuoteRequest, best: tuple[int, list[Hop]] | None, tried: int, block: Block
+    ) -> Quote | NoRoute:
+        """The quote for the best route found among `tried`, or why there is none."""
         pair = f"{request.token_in.symbol}->{request.token_out.symbol} on {self.chain.name}"
-        if not candidates:
+        if not tried:
             return NoRoute(f"no route with liquidity for {pair}, direct or through a hub token")
         if best is None:
             return NoRoute(
-                f"no route for {pair} can fill this amount ({len(candidates)} tried: "
+                f"no route for {pair} can fill this amount ({tried} tried: "
                 "it is too small or too large for their liquidity)"
             )
         if best[0] == 0:
             return NoRoute(f"{pair}: the amount is too small to buy any {request.token_out.symbol}")
         return self._quote(request, best[0], best[1], block)
 
-    def _quote(self, request: QuoteRequest, out: int, c: _Candidate, block: Block) -> Quote:
+    def _quote(self, request: QuoteRequest, out: int, hops: list[Hop], block: Block) -> Quote:
         t_in, t_out = request.token_in, request.token_out
         symbols = {t.address: t.symbol for t in self.chain.tokens}
         return Quote(
@@ -243,7 +255,7 @@ class Quoter:
                     token_in=symbols.get(h.token_in, h.token_in),
                     token_out=symbols.get(h.token_out, h.token_out),
                 )
-                for h in c.hops
+                for h in hops
             ],
             block_number=block.number,
             block_hash=block.hash,

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_exact_quotes import Oracle
+from oracle import Oracle
 
 from pricefeed.devchain.node import free_port
 
@@ -29,7 +29,7 @@ def test_quote_prints_the_exact_quote_with_route_and_block(config_file, devchain
     assert done.returncode == 0, done.stderr
     quote = json.loads(done.stdout)
 
-    best = Oracle(devchain).best("WETH", "USDC", 15 * 10**17, quote["blockNumber"])
+    best = Oracle(devchain).best("WETH", "USDC", 15 * 10**17, quote["blockNumber"], v2_then_v3=True)
     assert quote["amountOutRaw"] == str(best)
     assert quote["amountInRaw"] == "1500000000000000000"
     assert quote["route"][0]["tokenIn"] == "WETH"
@@ -97,3 +97,21 @@ def _get_when_up(url: str, timeout: float = 20.0) -> dict:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_quote_from_state_finds_v2_then_v3_where_the_onchain_quoters_cannot(config_file, devchain):
+    state = pricefeed("quote", "devchain", "LINK", "DAI", "100", "--json", config=config_file)
+    onchain = pricefeed(
+        "quote", "devchain", "LINK", "DAI", "100", "--json", "--onchain", config=config_file
+    )
+    ours, theirs = json.loads(state.stdout), json.loads(onchain.stdout)
+    oracle = Oracle(devchain)
+
+    assert [h["kind"] for h in ours["route"]] == ["uniswap_v2", "uniswap_v3"]
+    assert int(ours["amountOutRaw"]) > int(theirs["amountOutRaw"])
+    assert ours["amountOutRaw"] == str(
+        oracle.best("LINK", "DAI", 100 * 10**18, ours["blockNumber"], v2_then_v3=True)
+    )
+    assert theirs["amountOutRaw"] == str(
+        oracle.best("LINK", "DAI", 100 * 10**18, theirs["blockNumber"])
+    )

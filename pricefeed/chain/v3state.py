@@ -3,7 +3,7 @@ swaps priced from it that load the tick bitmap words they reach."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from pricefeed.chain.v3math import V3Pool, WordNotLoaded, swap_exact_input
 from pricefeed.multicall import Call, Fn
@@ -24,36 +24,61 @@ RunAt = Callable[[list[Call], str], Awaitable[list[tuple[bool, bytes]]]]
 
 
 async def read_v3_pool(address: str, run_at: RunAt, block: str) -> V3Pool:
-    """Price, tick, liquidity, fee and spacing, then the bitmap words around the tick and the
-    ticks they mark: three multicalls, all at `block`."""
+    return (await read_v3_pools([address], run_at, block))[address]
+
+
+async def read_v3_pools(addresses: list[str], run_at: RunAt, block: str) -> dict[str, V3Pool]:
+    """Price, tick, liquidity, fee and spacing of each pool, then the bitmap words around each
+    tick, then the ticks they mark: three multicalls in all, at `block`. A pool whose getters
+    fail (not a V3 pool) is left out."""
     getters = (SLOT0, LIQUIDITY, FEE, TICK_SPACING)
-    answers = await run_at([f.call(address) for f in getters], block)
-    (sqrt_price, tick, *_), (liquidity,), (fee,), (spacing,) = (
-        f.decode(data) for f, (_, data) in zip(getters, answers, strict=True)
-    )
-    pool = V3Pool(sqrt_price, tick, liquidity, fee, spacing)
-    word = (tick // spacing) >> 8
-    await load_words(
-        pool, address, range(word - WORDS_EACH_SIDE, word + WORDS_EACH_SIDE + 1), run_at, block
-    )
-    return pool
+    answers = await run_at([f.call(a) for a in addresses for f in getters], block)
+    pools: dict[str, V3Pool] = {}
+    for i, address in enumerate(addresses):
+        mine = answers[i * len(getters) : (i + 1) * len(getters)]
+        if not all(ok for ok, _ in mine):
+            continue
+        (sqrt_price, tick, *_), (liquidity,), (fee,), (spacing,) = (
+            f.decode(data) for f, (_, data) in zip(getters, mine, strict=True)
+        )
+        pools[address] = V3Pool(sqrt_price, tick, liquidity, fee, spacing)
+    words = {}
+    for address, pool in pools.items():
+        word = (pool.tick // pool.tick_spacing) >> 8
+        words[address] = range(word - WORDS_EACH_SIDE, word + WORDS_EACH_SIDE + 1)
+    await load_words_of(pools, words, run_at, block)
+    return pools
 
 
 async def load_words(pool: V3Pool, address: str, words, run_at: RunAt, block: str) -> None:
-    """Add these bitmap words, and the liquidity of every tick they mark, to the state."""
-    words = [w for w in words if w not in pool.bitmap and -(2**15) <= w < 2**15]
-    if not words:
+    await load_words_of({address: pool}, {address: words}, run_at, block)
+
+
+async def load_words_of(
+    pools: dict[str, V3Pool], words: dict[str, Iterable[int]], run_at: RunAt, block: str
+) -> None:
+    """Add these bitmap words of these pools, and the liquidity of every tick they mark, to
+    their states: two multicalls for all of them."""
+    wanted = [
+        (address, w)
+        for address, ws in words.items()
+        for w in ws
+        if w not in pools[address].bitmap and -(2**15) <= w < 2**15
+    ]
+    if not wanted:
         return
-    answers = await run_at([TICK_BITMAP.call(address, w) for w in words], block)
+    answers = await run_at([TICK_BITMAP.call(a, w) for a, w in wanted], block)
     ticks = []
-    for word, (_, data) in zip(words, answers, strict=True):
+    for (address, word), (_, data) in zip(wanted, answers, strict=True):
+        pool = pools[address]
         (bits,) = TICK_BITMAP.decode(data)
         pool.bitmap[word] = bits
-        ticks += [((word << 8) + bit) * pool.tick_spacing for bit in range(256) if bits >> bit & 1]
+        spacing = pool.tick_spacing
+        ticks += [(address, ((word << 8) + b) * spacing) for b in range(256) if bits >> b & 1]
     if ticks:
-        answers = await run_at([TICKS.call(address, t) for t in ticks], block)
-        for tick, (_, data) in zip(ticks, answers, strict=True):
-            pool.liquidity_net[tick] = TICKS.decode(data)[1]
+        answers = await run_at([TICKS.call(a, t) for a, t in ticks], block)
+        for (address, tick), (_, data) in zip(ticks, answers, strict=True):
+            pools[address].liquidity_net[tick] = TICKS.decode(data)[1]
 
 
 async def quote_exact_input(

@@ -40,7 +40,12 @@ class UniswapV2(Venue):
         reserve_in, reserve_out = (
             (reserve0, reserve1) if hop.token_in == hop.pool.token0 else (reserve1, reserve0)
         )
-        if reserve_in == 0 or reserve_out == 0:
-            return None
-        with_fee = amount_in * (10_000 - self.fee_bps)
-        return with_fee * reserve_out // (reserve_in * 10_000 + with_fee)
+        return amount_out(amount_in, reserve_in, reserve_out, self.fee_bps)
+
+
+def amount_out(amount_in: int, reserve_in: int, reserve_out: int, fee_bps: int) -> int | None:
+    """UniswapV2Library.getAmountOut with the fork's fee; None where the router reverts."""
+    if amount_in <= 0 or reserve_in == 0 or reserve_out == 0:
+        return None
+    with_fee = amount_in * (10_000 - fee_bps)
+    return with_fee * reserve_out // (reserve_in * 10_000 + with_fee)
