@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 Q96 = 1 << 96
 MAX_UINT160 = (1 << 160) - 1
@@ -73,6 +74,7 @@ _TICK_FACTORS = [
 ]
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and most of a swap's time: ticks repeat across quotes
 def get_sqrt_ratio_at_tick(tick: int) -> int:
     """sqrt(1.0001^tick) * 2^96, rounded up, exactly as TickMath computes it."""
     abs_tick = abs(tick)
