@@ -269,6 +269,7 @@ class V3Pool:
     tick_spacing: int
     bitmap: dict[int, int] = field(default_factory=dict)  # word -> 256 bits
     liquidity_net: dict[int, int] = field(default_factory=dict)  # initialized tick -> net
+    liquidity_gross: dict[int, int] = field(default_factory=dict)  # initialized tick -> gross
 
 
 def swap_exact_input(pool: V3Pool, zero_for_one: bool, amount_in: int) -> tuple[int, int]:

@@ -78,7 +78,9 @@ async def load_words_of(
     if ticks:
         answers = await run_at([TICKS.call(a, t) for a, t in ticks], block)
         for (address, tick), (_, data) in zip(ticks, answers, strict=True):
-            pools[address].liquidity_net[tick] = TICKS.decode(data)[1]
+            gross, net, *_ = TICKS.decode(data)
+            pools[address].liquidity_gross[tick] = gross
+            pools[address].liquidity_net[tick] = net
 
 
 async def quote_exact_input(
