@@ -288,6 +288,13 @@ def swap_exact_input(pool: V3Pool, zero_for_one: bool, amount_in: int) -> tuple[
         tick_next, initialized = next_initialized_tick_within_one_word(
             pool.bitmap, tick, pool.tick_spacing, zero_for_one
         )
+        # With no liquidity a step only moves the price: go straight on to the next
+        # initialized tick (or the bound) instead of one bitmap word per step. Same result.
+        while liquidity == 0 and not initialized and MIN_TICK < tick_next < MAX_TICK:
+            tick = tick_next - 1 if zero_for_one else tick_next
+            tick_next, initialized = next_initialized_tick_within_one_word(
+                pool.bitmap, tick, pool.tick_spacing, zero_for_one
+            )
         tick_next = min(max(tick_next, MIN_TICK), MAX_TICK)
         sqrt_at_next = get_sqrt_ratio_at_tick(tick_next)
         beyond = sqrt_at_next < limit if zero_for_one else sqrt_at_next > limit
