@@ -90,3 +90,23 @@ def modify_position(pool: V3Pool, lower: int, upper: int, delta: int) -> None:
 
 def _int24(topic: str) -> int:
     return decode(["int24"], bytes.fromhex(topic.removeprefix("0x")))[0]
+
+
+class Follower:
+    """Follows held pools block by block: one head read, then one `eth_getLogs` for every pool,
+    whatever their number. (Reorg checks against the parent hash come next.)"""
+
+    def __init__(self, states: PoolStates, rpc: RpcPool):
+        self.states = states
+        self.rpc = rpc
+        self.head_hash = ""  # of the block the states are at, for the reorg check to come
+
+    async def step(self) -> int:
+        """Catch up with the head; returns the logs applied."""
+        head = await self.rpc.request("eth_getBlockByNumber", ["latest", False])
+        number = int(head["number"], 16)
+        if number <= int(self.states.block, 16):
+            return 0
+        applied = await follow(self.states, self.rpc, number)
+        self.head_hash = head["hash"]
+        return applied
