@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
+from oracle import Oracle
 from web3 import Web3
 
 from app import create_app
@@ -46,6 +48,11 @@ def anvil():
 @pytest.fixture(scope="session")
 def devchain(anvil) -> Deployment:
     return deploy(anvil.url)
+
+
+@pytest.fixture(scope="session")
+def oracle(devchain) -> Oracle:
+    return Oracle(devchain)
 
 
 @pytest.fixture(scope="session")
@@ -212,6 +219,19 @@ class ServiceProcess:
     def get(self, path: str) -> dict:
         with urllib.request.urlopen(self.url + path, timeout=30) as resp:
             return json.loads(resp.read())
+
+    def request(
+        self, path: str, method: str = "GET", data: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes]:
+        """Any HTTP request: the status and the body, error statuses included."""
+        req = urllib.request.Request(
+            self.url + path, data=data, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         assert self.proc is not None

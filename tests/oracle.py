@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from itertools import permutations
 
+from hypothesis import strategies as st
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
@@ -66,3 +67,8 @@ class Oracle:
             return pick(fn.call(block_identifier=block))
         except (ContractLogicError, ValueError):
             return None
+
+
+def raw_amounts(decimals: int):
+    """From one raw unit up to far more than any pool holds, spread over the magnitudes."""
+    return st.integers(0, decimals + 8).flatmap(lambda d: st.integers(10**d, 10 ** (d + 1)))

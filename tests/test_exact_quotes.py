@@ -12,19 +12,9 @@ from decimal import Decimal, localcontext
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oracle import PAIRS, Oracle
+from oracle import PAIRS, raw_amounts
 
 from pricefeed.errors import NoRoute
-
-
-@pytest.fixture(scope="module")
-def oracle(devchain):
-    return Oracle(devchain)
-
-
-def raw_amounts(decimals: int):
-    """From one raw unit up to far more than any pool holds, spread over the magnitudes."""
-    return st.integers(0, decimals + 8).flatmap(lambda d: st.integers(10**d, 10 ** (d + 1)))
 
 
 @pytest.mark.parametrize(("a", "b"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])

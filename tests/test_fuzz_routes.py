@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -88,16 +86,12 @@ def server(config_file, tmp_path_factory):
 
 
 def call(server, method, path, query, body, media_type, auth) -> int:
-    url = server.url + path + ("?" + urlencode(query) if query else "")
     headers = {"Content-Type": media_type} if media_type else {}
     if auth:
         headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status
-    except urllib.error.HTTPError as e:
-        return e.code
+    return server.request(path + ("?" + urlencode(query) if query else ""), method, body, headers)[
+        0
+    ]
 
 
 @pytest.mark.parametrize(("method", "path"), routes())

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.error
-import urllib.request
 
 import pytest
 from conftest import ADMIN_TOKEN, ServiceProcess
@@ -32,17 +30,9 @@ def server(config_file, tmp_path_factory):
 
 
 def send(server, method: str, path: str, body: bytes, content_type="application/json"):
-    request = urllib.request.Request(
-        server.url + path,
-        data=body,
-        method=method,
-        headers={"Content-Type": content_type, "Authorization": f"Bearer {ADMIN_TOKEN}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    headers = {"Content-Type": content_type, "Authorization": f"Bearer {ADMIN_TOKEN}"}
+    status, answer = server.request(path, method, body, headers)
+    return status, json.loads(answer)
 
 
 def test_a_deeply_nested_body_is_refused_and_the_service_lives_on(server):

@@ -4,8 +4,6 @@ addresses are read together and remembered, max_age has a floor, and each client
 from __future__ import annotations
 
 import secrets
-import urllib.error
-import urllib.request
 
 from conftest import ServiceProcess
 
@@ -74,12 +72,7 @@ async def test_max_age_below_a_block_is_clamped_and_says_so(service, proxy):
 
 
 def get(server, path: str, client: str) -> int:
-    request = urllib.request.Request(server.url + path, headers={"X-Forwarded-For": client})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status
-    except urllib.error.HTTPError as e:
-        return e.code
+    return server.request(path, headers={"X-Forwarded-For": client})[0]
 
 
 def test_one_client_cannot_take_more_than_its_share_of_the_rpc_budget(config_file, tmp_path):

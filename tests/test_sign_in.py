@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import urllib.error
-import urllib.request
 
 from conftest import ADMIN_TOKEN, ServiceProcess
 
@@ -90,15 +88,8 @@ async def test_a_new_admin_token_ends_every_session(service, monkeypatch, tmp_pa
 
 
 def bearer(server, token: str, client: str) -> int:
-    request = urllib.request.Request(
-        server.url + "/admin/tiers",
-        headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": client},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as e:
-        return e.code
+    headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": client}
+    return server.request("/admin/tiers", headers=headers)[0]
 
 
 def test_bearer_guesses_are_throttled_per_client_and_overall(config_file, tmp_path):

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-
 from conftest import ServiceProcess
 
 
 def status(server, forwarded_for: str) -> int:
-    request = urllib.request.Request(
-        server.url + "/price/devchain/WETH/USDC", headers={"X-Forwarded-For": forwarded_for}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as e:
-        return e.code
+    return server.request("/price/devchain/WETH/USDC", headers={"X-Forwarded-For": forwarded_for})[
+        0
+    ]
 
 
 def test_a_spoofed_forwarded_for_does_not_escape_the_rate_limit(config_file, tmp_path):
