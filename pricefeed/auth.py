@@ -161,11 +161,12 @@ class Auth:
             else ""
         )
         self.lifetime = settings.dashboard.session_hours * 3600
-        self.epoch = 0
+        self.epoch = ""
         self.throttle = Throttle()
 
     async def load(self, store: Store) -> None:
-        self.epoch = int(await store.state(EPOCH) or 0)
+        """The epoch from the store: another web process on this box may have moved it."""
+        self.epoch = await store.state(EPOCH) or ""
 
     def token_matches(self, given: str) -> bool:
         return bool(self.token) and hmac.compare_digest(given.encode(), self.token.encode())
@@ -192,9 +193,10 @@ class Auth:
     async def end_sessions(self, store: Store) -> None:
         """Sign everyone out: a session is a signed cookie, so it ends by its epoch passing.
         One epoch for all rather than a list of revoked sessions: there is one operator
-        identity (the token), and nothing to keep or prune."""
-        self.epoch += 1
-        await store.set_state(EPOCH, str(self.epoch))
+        identity (the token), and nothing to keep or prune. A fresh random value, not a
+        count: a process with an older view of the count could write a value already used."""
+        self.epoch = secrets.token_hex(8)
+        await store.set_state(EPOCH, self.epoch)
 
     def csrf_token(self, nonce: str) -> str:
         """The form token of a session: bound to its nonce, so no other session's works."""

@@ -47,6 +47,13 @@ def signed_in(connection: ASGIConnection) -> bool:
     return auth.signed_in(_session(connection), time.time())
 
 
+async def signed_in_now(connection: ASGIConnection) -> bool:
+    """`signed_in` against the store's epoch: a sign-out in another web process counts."""
+    if _session(connection).get("admin"):
+        await connection.app.state.auth.load(connection.app.state.store)
+    return signed_in(connection)
+
+
 def _session(connection: ASGIConnection) -> dict:
     session = connection.scope.get("session")
     return session if isinstance(session, dict) else {}
@@ -61,13 +68,16 @@ async def require_csrf(request: Request) -> None:
         )
 
 
-def read_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if not connection.app.state.settings.dashboard.public_read and not signed_in(connection):
+async def read_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if (
+        not await signed_in_now(connection)
+        and not connection.app.state.settings.dashboard.public_read
+    ):
         raise SignInRequired
 
 
-def write_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    if not signed_in(connection):
+async def write_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if not await signed_in_now(connection):
         raise SignInRequired
 
 
@@ -128,6 +138,7 @@ async def login(request: Request, data: Form) -> Response:
         return page_
     if auth.token_matches(data.get("secret", "")):
         auth.throttle.succeeded(client)
+        await auth.load(request.app.state.store)  # the session is of the current epoch
         request.set_session(auth.new_session(_session(request), time.time()))
         return Redirect(_local(next_page), status_code=303)
     if auth.token:
@@ -146,7 +157,7 @@ def _login_page(request: Request, next_page: str, error: str, status: int) -> Te
 
 @post("/dashboard/logout", include_in_schema=False, before_request=require_csrf)
 async def logout(request: Request) -> Redirect:
-    if signed_in(request):  # ends every session: a replayed cookie is signed out too
+    if await signed_in_now(request):  # ends every session: a replayed cookie is signed out too
         await request.app.state.auth.end_sessions(request.app.state.store)
     request.clear_session()
     return Redirect("/dashboard/login", status_code=303)

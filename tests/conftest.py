@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -247,6 +248,18 @@ class ServiceProcess:
 
     def log(self) -> str:
         return (self.data / f"{self.command}.log").read_text()
+
+
+def form_token(page) -> str:
+    """The CSRF token a dashboard page put in its forms."""
+    return re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+async def sign_in(client, secret: str = ADMIN_TOKEN):
+    """Post the dashboard's sign-in form as a browser would: page first, then the form."""
+    form = {"secret": secret, "next": "/dashboard"}
+    form["_csrf_token"] = form_token(await client.get("/dashboard/login"))
+    return await client.post("/dashboard/login", data=form, follow_redirects=False)
 
 
 async def on_app(client, fn, *args):

@@ -6,12 +6,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import re
 import stat
 import subprocess
 
 import pytest
-from conftest import ADMIN_TOKEN, PRICEFEED, ROOT
+from conftest import ADMIN_TOKEN, PRICEFEED, ROOT, form_token
 from cryptography.exceptions import InvalidTag
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 
@@ -35,29 +34,29 @@ def opens(key: bytes, cookie: str) -> dict:
         return ClientSideSessionBackend(CookieBackendConfig(secret=key)).load_data(
             [cookie.encode()]
         )
-    except InvalidTag:
+    except (InvalidTag, ValueError):  # forged, or not a session cookie at all
         return {}
 
 
 async def test_no_cookie_can_be_checked_against_a_guess_of_the_admin_token(service, monkeypatch):
     monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+    # what an attacker holding one cookie would try, offline, for each guess of the token
+    guessed_session = hashlib.sha256(b"session:" + ADMIN_TOKEN.encode()).digest()[:32]
+    guessed_csrf = hashlib.sha256(b"csrf:" + ADMIN_TOKEN.encode()).hexdigest().encode()
     async with service() as client:
         answers = [
             await client.get(path)
             for path in ("/price/devchain/WETH/USDC", "/health", "/nope", "/dashboard/login")
         ]
+        cookies = set_cookies(*answers)
+        for _, value in cookies:
+            assert opens(guessed_session, value) == {}
+            token, mac = value[:64], value[64:]
+            assert mac != hmac.new(guessed_csrf, token.encode(), hashlib.sha256).hexdigest()
         real_key = client.app.state.auth.session_key
-    cookies = set_cookies(*answers)
-    # what an attacker holding one cookie would try, offline, for each guess of the token
-    guessed_session = hashlib.sha256(b"session:" + ADMIN_TOKEN.encode()).digest()[:32]
-    guessed_csrf = hashlib.sha256(b"csrf:" + ADMIN_TOKEN.encode()).hexdigest().encode()
 
     assert [name for name, _ in cookies] == ["pricefeed_session"]  # the sign-in page's only
-    assert "csrf" in opens(real_key, cookies[0][1])  # the check below can succeed...
-    for _, value in cookies:
-        assert opens(guessed_session, value) == {}  # ...but not with the token's key
-        token, mac = value[:64], value[64:]
-        assert mac != hmac.new(guessed_csrf, token.encode(), hashlib.sha256).hexdigest()
+    assert "csrf" in opens(real_key, cookies[0][1])  # the real key opens it: the check can fail
 
 
 async def test_the_server_secret_is_made_once_and_kept_private(service, tmp_path):
@@ -92,23 +91,30 @@ def test_pricefeed_run_says_why_it_refuses_a_weak_token(config_file, tmp_path):
     assert b"Traceback" not in done.stderr
 
 
-def form_token(page) -> str:
-    return re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
-
-
 async def test_a_csrf_token_works_only_in_its_own_session(service, monkeypatch, tmp_path):
     monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     async with service(data=tmp_path) as alice, service(data=tmp_path) as mallory:
         alices = form_token(await alice.get("/dashboard/login"))
-        await mallory.get("/dashboard/login")
+        mallorys = form_token(await mallory.get("/dashboard/login"))
         form = {"secret": ADMIN_TOKEN, "next": "/dashboard"}
         stolen = await mallory.post("/dashboard/login", data=form | {"_csrf_token": alices})
         own = await alice.post(
             "/dashboard/login", data=form | {"_csrf_token": alices}, follow_redirects=False
         )
+        # Mallory's token and every cookie of hers (one planted from a sibling host, say)
+        # beside Alice's session: a double-submit cookie check would let this through
+        for cookie in mallory.cookies.jar:
+            if not cookie.name.endswith("pricefeed_session"):
+                alice.cookies.jar.set_cookie(cookie)
+        planted = await alice.post(
+            "/dashboard/logout", data={"_csrf_token": mallorys}, follow_redirects=False
+        )
+        still_in = await alice.get("/dashboard", follow_redirects=False)
 
     assert stolen.status_code == 403
     assert own.status_code == 303
+    assert planted.status_code == 403
+    assert still_in.status_code == 200
 
 
 async def test_only_the_dashboard_sets_cookies(service, monkeypatch):
