@@ -44,6 +44,11 @@ static/node_modules/.package-lock.json: static/package.json static/package-lock.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# after a change to pricefeed/devchain/contracts/PoolReader.sol: rebuild what the service ships
+.PHONY: pool-reader
+pool-reader: devchain-deps
+	$(VENV)/bin/python -c "from pricefeed.devchain.build import ship_pool_reader; ship_pool_reader()"
+
 .PHONY: devchain-deps
 devchain-deps: setup
 	$(VENV)/bin/python -c "from pricefeed.devchain.build import ensure_contracts; ensure_contracts()"

@@ -14,6 +14,7 @@ from litestar_htmx import HTMXPlugin
 from pricefeed import admin, api, dashboard, monitor, web
 from pricefeed.auth import Auth, server_secret
 from pricefeed.bodies import JsonRequest
+from pricefeed.chain.follower import Followers
 from pricefeed.config import Settings, load_settings
 from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
@@ -56,16 +57,19 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
     quotas = Quotas(settings.server)
     feed = Feed(engine, store, settings.cache, metrics, submit=queue.submit, quotas=quotas)
     in_process = settings.queue.in_process and not queue_immediate
-    services = Services(engine, store, feed, queue, metrics, in_process)
+    followers = Followers(engine.followers, persist=store.save_pool_states)
+    services = Services(engine, store, feed, queue, metrics, in_process, followers)
     metrics.registry.register(monitor.LiveCollector(services))
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
         await store.open()
         await auth.load(store)
+        await engine.restore(await store.pool_states())
         await feed.start()
         queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refresh))
         loops = [
+            asyncio.create_task(followers.run()),
             asyncio.create_task(feed.run_background()),
             asyncio.create_task(run_monitor(Sampler(services))),
         ]
@@ -133,6 +137,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         store=store,
         queue=queue,
         feed=feed,
+        followers=followers,
         quotas=quotas,
         metrics=metrics,
         services=services,

@@ -20,6 +20,14 @@ RULES = {
         "error rate above 5%",
         lambda m: m["requests"] >= MIN_REQUESTS and m["errorRate"] > 0.05,
     ),
+    "state_disagrees": (
+        "followed pool state differed from a fresh read",
+        lambda m: any(c["disagreements"] for c in m.get("state", {}).values()),
+    ),
+    "shadow_mismatch": (
+        "a quote differed from the chain's own at its block",
+        lambda m: any(c["shadow"]["mismatches"] for c in m.get("state", {}).values()),
+    ),
 }
 
 

@@ -118,7 +118,7 @@ def render(served: Served) -> Price:
 def cache_headers(served: Served) -> dict[str, str]:
     """Headers that let a CDN in front keep this answer exactly as long as we would."""
     tier = served.tier
-    fresh_for = max(0, math.floor(tier.ttl - served.age))
+    fresh_for = 0 if served.stale else max(0, math.floor(tier.ttl - served.age))
     revalidate = max(0, math.floor(tier.stale_limit - max(served.age, tier.ttl)))
     return {
         "Cache-Control": f"public, max-age={fresh_for}, stale-while-revalidate={revalidate}",

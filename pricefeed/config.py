@@ -97,6 +97,9 @@ class ChainSettings(_Section):
     ] = 50_000_000
     max_quotes_per_call: Annotated[int, doc("quotes that share one multicall", ge=1, le=1000)] = 50
     block_time: Annotated[float, doc("seconds between blocks", gt=0)] = 12
+    max_log_blocks: Annotated[
+        int, doc("most blocks one eth_getLogs spans (longer spans are split)", ge=1)
+    ] = 1000
     hubs: Annotated[list[str], doc("token symbols used as the middle of two-hop routes")] = (
         msgspec.field(default_factory=lambda: ["WETH", "USDC"])
     )
@@ -242,6 +245,17 @@ class CacheSettings(_Section):
     ] = 1.2
 
 
+class StateSettings(_Section):
+    check_interval: Annotated[
+        float, doc("seconds between consistency checks of followed pools", gt=0)
+    ] = 60.0
+    check_sample: Annotated[int, doc("pools read again at each consistency check", ge=0)] = 4
+    shadow_rate: Annotated[
+        float, doc("share of served quotes asked on-chain again to compare", ge=0, le=1)
+    ] = 0.001
+    shadow_per_second: Annotated[float, doc("most shadow checks a second, per chain", ge=0)] = 1.0
+
+
 class MetricsSettings(_Section):
     public: Annotated[
         bool,
@@ -284,6 +298,9 @@ class Settings(_Section):
     )
     metrics: Annotated[MetricsSettings, doc("metrics exposure")] = msgspec.field(
         default_factory=MetricsSettings
+    )
+    state: Annotated[StateSettings, doc("pool state held in memory")] = msgspec.field(
+        default_factory=StateSettings
     )
 
 

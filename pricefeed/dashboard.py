@@ -29,7 +29,7 @@ from pricefeed.auth import Auth, TooManyAttempts
 from pricefeed.charts import overview_charts, price_chart
 from pricefeed.errors import PricefeedError
 from pricefeed.feed import Feed
-from pricefeed.overview import Services, metrics_json, rpc_view
+from pricefeed.overview import Services, metrics_json, rpc_view, state_view
 from pricefeed.tiers import validate
 
 log = logging.getLogger(__name__)
@@ -370,22 +370,21 @@ async def save_pin(request: Request, data: Form) -> Response:
 
 @get("/dashboard/rpc", guards=[read_guard], include_in_schema=False)
 async def rpc(request: Request) -> Template:
-    return page(
-        request,
-        "rpc.html",
-        rpc=rpc_view(request.app.state.engine),
-        chains=request.app.state.engine.chains.all,
-    )
+    return page(request, "rpc.html", **_rpc_context(request))
 
 
 @get("/dashboard/fragments/rpc", guards=[read_guard], include_in_schema=False)
 async def rpc_table(request: Request) -> Template:
-    return page(
-        request,
-        "_rpc_table.html",
-        rpc=rpc_view(request.app.state.engine),
-        chains=request.app.state.engine.chains.all,
-    )
+    return page(request, "_rpc_table.html", **_rpc_context(request))
+
+
+def _rpc_context(request: Request) -> dict:
+    s = request.app.state
+    return {
+        "rpc": rpc_view(s.engine),
+        "state": state_view(s.engine, s.followers, time.time()),
+        "chains": s.engine.chains.all,
+    }
 
 
 ROUTES = [

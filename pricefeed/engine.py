@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from cachetools import TTLCache
 
 from pricefeed.amounts import parse_amount
-from pricefeed.chain.state_quoter import StateQuoter
+from pricefeed.chain.follower import Follower
+from pricefeed.chain.shadow import Shadow
+from pricefeed.chain.state import ChainState, Restored
 from pricefeed.chains import Chain, Chains, Token
 from pricefeed.config import Settings
 from pricefeed.errors import PricefeedError, UnknownToken
@@ -16,6 +19,8 @@ from pricefeed.quotas import LookupLimit, Lookups
 from pricefeed.quoter import Quote, Quoter, QuoteRequest
 from pricefeed.rpc import RpcPool
 from pricefeed.tokens import fetch_tokens
+
+log = logging.getLogger(__name__)
 
 
 class QuoteEngine:
@@ -26,6 +31,8 @@ class QuoteEngine:
         self.chains = Chains(settings)
         self.clock = clock  # stamps quotes; tests move it
         self._quoters: dict[str, Quoter] = {}
+        self._states: dict[str, ChainState] = {}
+        self._followers: dict[str, Follower] = {}
         # addresses found not to be ERC-20s: asking again costs no RPC (bounded, and forgotten
         # after a while, in case a contract is deployed there)
         self._not_tokens: TTLCache[tuple[str, str], str] = TTLCache(
@@ -45,6 +52,44 @@ class QuoteEngine:
     def quoters(self) -> dict[str, Quoter]:
         """The chains in use so far, by name."""
         return dict(self._quoters)
+
+    def state(self, chain: Chain) -> ChainState:
+        """The chain's held pool state, with a shadow check of what is priced from it."""
+        if chain.name not in self._states:
+            state = ChainState(self.quoter(chain), lambda: self.clock())
+            s = self.settings.state
+            state.shadow = Shadow(
+                state.quoter, state.states.pools, s.shadow_rate, s.shadow_per_second
+            )
+            state.on_quotes = state.shadow.consider
+            follower = Follower(state, s.check_interval, s.check_sample)
+            state.catch_up = follower.step
+            self._states[chain.name] = state
+            self._followers[chain.name] = follower
+        return self._states[chain.name]
+
+    def states(self) -> dict[str, ChainState]:
+        return dict(self._states)
+
+    def followers(self) -> dict[str, Follower]:
+        """The follower of each chain in use (run by `Followers` in the service)."""
+        return dict(self._followers)
+
+    def behind(self, chain_name: str) -> bool:
+        """Whether the chain's state was restored and the follower has not caught up yet."""
+        state = self._states.get(chain_name)
+        return state is not None and not state.caught_up
+
+    async def restore(self, saved: dict[str, Restored]) -> None:
+        """Take back the pool state persisted by an earlier run, for chains still configured."""
+        for name, (head, confirmed_at, pools) in saved.items():
+            try:
+                chain = self.chains.get(name)
+            except PricefeedError:
+                log.info("saved pool state of %s ignored: the chain is not configured", name)
+                continue
+            self.state(chain).restore(head, confirmed_at, pools)
+            log.info("%s: %d pools restored at block %d", name, len(pools), head.number)
 
     async def request(
         self,
@@ -130,12 +175,14 @@ class QuoteEngine:
         chain, request = await self.request(chain_ref, token_in, token_out, amount)
         if not from_state:
             return await self.quoter(chain).quote(request)
-        (result,) = await StateQuoter(self.quoter(chain)).quote_many([request])
+        (result,) = await self.state(chain).quote_many([request])
         if isinstance(result, PricefeedError):
             raise result
         return result
 
     async def close(self) -> None:
+        for state in self._states.values():
+            await state.shadow.close()
         for quoter in self._quoters.values():
             await quoter.rpc.close()
 

@@ -41,10 +41,11 @@ class Served(msgspec.Struct, frozen=True):
     tier: Tier
     max_age: float | None = None  # the max_age applied, when one was asked for
     max_age_clamped: bool = False  # ...raised to the floor
+    behind: bool = False  # the chain's state was restored and has not caught up yet
 
     @property
     def stale(self) -> bool:
-        return self.age > self.tier.ttl
+        return self.behind or self.age > self.tier.ttl
 
 
 class Feed:
@@ -146,9 +147,14 @@ class Feed:
         floor = self.settings.max_age_floor or chain.settings.block_time
         return (floor, True) if max_age < floor else (max_age, False)
 
-    async def _may_fetch(self, client: str | None, chain: Chain | None) -> bool:
-        """Whether the client is within its share of the chain's RPC budget for one fetch."""
+    async def _may_fetch(
+        self, client: str | None, chain: Chain | None, request: QuoteRequest
+    ) -> bool:
+        """Whether the client is within its share of the chain's RPC budget for one fetch; a
+        fetch computed from pools already held costs the chain nothing and is not charged."""
         if client is None or chain is None or self.quotas is None:
+            return True
+        if self.engine.state(chain).holds(request):
             return True
         return await self.quotas.charge_rpc(client, chain.name, chain.settings.rpc.rate_limit)
 
@@ -199,8 +205,8 @@ class Feed:
                 results[i] = found[0]
             else:
                 key, request = wanted[i]
-                if await self._may_fetch(client, chains[i]):
-                    fetch = self.fetcher.fetch(key, request)
+                if await self._may_fetch(client, chains[i], request):
+                    fetch = self.fetcher.fetch(key, request, self.tier(key[:3]).ttl)
                     misses[i] = self._fetched(key, request, found[1], fetch)
                 else:
                     try:
@@ -231,9 +237,11 @@ class Feed:
         served, entry = await self._cached(key, request, max_age)
         if served is not None:
             return served
-        if not await self._may_fetch(client, chain):
+        if not await self._may_fetch(client, chain, request):
             return await self._over_budget(key, request, entry, client, chain)
-        return await self._fetched(key, request, entry, self.fetcher.fetch(key, request))
+        fresh_within = max_age if max_age is not None else self.tier(key[:3]).ttl
+        fetch = self.fetcher.fetch(key, request, fresh_within)
+        return await self._fetched(key, request, entry, fetch)
 
     async def _cached(
         self, key: QuoteKey, request: QuoteRequest, max_age: float | None
@@ -246,7 +254,8 @@ class Feed:
             entry = await self._newer_in_store(key, entry)  # another process may have refreshed it
         if entry is not None:
             age = now - entry.fetched_at
-            if age <= tier.ttl and (max_age is None or age <= max_age):
+            fresh = age <= tier.ttl and not self.engine.behind(key[0])
+            if fresh and (max_age is None or age <= max_age):
                 return self._served(key, request, entry, "hit", age, tier, now), entry
             if age <= tier.stale_limit and max_age is None:
                 self.refresh_soon([key], PRIORITY_ON_DEMAND, tier.ttl)
@@ -287,12 +296,14 @@ class Feed:
             )
         age = max(0.0, self.clock() - quote.fetched_at.timestamp())
         fresh = Entry(quote, quote.fetched_at.timestamp())
-        return self._served(key, request, fresh, "miss", age, tier, now)
+        # state the follower could not move on (the chain out of reach) is as old as it is
+        late = age > tier.ttl or self.engine.behind(key[0])
+        return self._served(key, request, fresh, "stale" if late else "miss", age, tier, now)
 
     def _served(self, key, request, entry, cache, age, tier, now) -> Served:
         self.demand.note(key, (request.token_in.symbol, request.token_out.symbol), cache, now)
         self.metrics.served(tier.tier, cache, age)
-        return Served(entry.quote, cache, age, tier)
+        return Served(entry.quote, cache, age, tier, behind=self.engine.behind(key[0]))
 
     async def _newer_in_store(self, key: QuoteKey, entry: Entry | None) -> Entry | None:
         try:
@@ -327,7 +338,7 @@ class Feed:
             except PricefeedError as e:  # the token is gone from the config: nothing to refresh
                 log.info("refresh of %s skipped: %s", key, e)
                 continue
-            futures.append(self.fetcher.fetch(key, request))
+            futures.append(self.fetcher.fetch(key, request, fresh_within=0.0))  # at the head
         results = await asyncio.gather(*futures, return_exceptions=True)
         failures = [r for r in results if isinstance(r, UpstreamUnavailable | TimeoutError)]
         if results and len(failures) == len(results):

@@ -1,4 +1,5 @@
-"""Upstream fetches: one in flight per key, and keys asked for together share a multicall.
+"""Quotes computed from the chain's held pool state: one in flight per key, and keys asked for
+together share the loading of the pools they need (one round of multicalls).
 
 Callers that ask within the same `window` (a couple of milliseconds) for quotes on one chain
 are batched into one `quote_many`; a caller asking for a key already in flight waits for that
@@ -26,42 +27,48 @@ class Fetcher:
         self.on_quotes = on_quotes  # awaited with every batch of fresh quotes
         self.window = window
         self._inflight: dict[QuoteKey, asyncio.Future] = {}
-        self._pending: dict[str, list[tuple[QuoteKey, QuoteRequest]]] = {}
+        # by chain, and whether the batch insists on the head (refreshes) or not (look-ups)
+        self._pending: dict[tuple[str, bool], list[tuple[QuoteKey, QuoteRequest, float]]] = {}
         self._running: set[asyncio.Task] = set()
         self.upstream_quotes = 0  # quotes asked of the chain, for metrics and tests
 
-    def fetch(self, key: QuoteKey, request: QuoteRequest) -> asyncio.Future:
-        """A future for the quote of `key`: the one in flight, or a new one."""
+    def fetch(
+        self, key: QuoteKey, request: QuoteRequest, fresh_within: float | None = None
+    ) -> asyncio.Future:
+        """A future for the quote of `key`: the one in flight, or a new one, from state that
+        was the head within `fresh_within` seconds if the chain can be reached."""
         future = self._inflight.get(key)
         if future is not None:
             return future
         future = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieve)
         self._inflight[key] = future
-        batch = self._pending.setdefault(key[0], [])
-        batch.append((key, request))
+        group = (key[0], fresh_within == 0)
+        batch = self._pending.setdefault(group, [])
+        batch.append((key, request, fresh_within if fresh_within is not None else float("inf")))
         if len(batch) == 1:
-            asyncio.get_running_loop().call_later(self.window, self._start, key[0])
+            asyncio.get_running_loop().call_later(self.window, self._start, group)
         return future
 
-    def _start(self, chain: str) -> None:
-        batch = self._pending.pop(chain, [])
+    def _start(self, group: tuple[str, bool]) -> None:
+        batch = self._pending.pop(group, [])
         if batch:
-            task = asyncio.ensure_future(self._run(chain, batch))
+            task = asyncio.ensure_future(self._run(group[0], batch))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _run(self, chain: str, batch: list[tuple[QuoteKey, QuoteRequest]]) -> None:
-        quoter = self.engine.quoter(self.engine.chains.get(chain))
+    async def _run(self, chain: str, batch: list[tuple[QuoteKey, QuoteRequest, float]]) -> None:
+        state = self.engine.state(self.engine.chains.get(chain))
         self.upstream_quotes += len(batch)
         try:
-            results = await quoter.quote_many([r for _, r in batch])
+            fresh_within = min(f for _, _, f in batch)
+            results = await state.quote_many([r for _, r, _ in batch], fresh_within)
             fresh = [q for q in results if isinstance(q, Quote)]
             if fresh:
                 await self.on_quotes(fresh)  # type: ignore[misc]
         except Exception as e:  # every waiter of this batch learns of it
             results = [e] * len(batch)
-        for (key, _), result in zip(batch, results, strict=True):
+        for (key, _, _), result in zip(batch, results, strict=True):
             future = self._inflight.pop(key)
             if future.done():
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from litestar import Request, Response, get
 from litestar.connection import ASGIConnection
@@ -13,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from pricefeed.admin import admin_guard
 from pricefeed.api import errors
-from pricefeed.overview import Services, health_json, metrics_json
+from pricefeed.overview import Services, health_json, metrics_json, state_view
 
 METRICS_ERRORS = errors(401, 403)
 
@@ -126,9 +127,42 @@ class LiveCollector:
                 dex_calls.add_metric([chain, dex], quoter.dex_calls[dex])
                 dex_errors.add_metric([chain, dex], quoter.dex_failures[dex])
         yield from (requests, failures, breaker, dex_calls, dex_errors)
+        yield from _state_families(self.s)
         firing = GaugeMetricFamily(
             "pricefeed_alert_active", "1 while an alert is active", labels=["alert"]
         )
         for name in self.s.alerts.active:
             firing.add_metric([name], 1)
         yield firing
+
+
+def _state_families(s: Services):
+    """Held pool state per chain: its age, and the counts that must stay 0."""
+    families = {
+        "ageSeconds": GaugeMetricFamily(
+            "pricefeed_state_age_seconds", "since the held block was the head", labels=["chain"]
+        ),
+        "reorgs": CounterMetricFamily(
+            "pricefeed_state_reorgs", "reorganisations repaired", labels=["chain"]
+        ),
+        "disagreements": CounterMetricFamily(
+            "pricefeed_state_disagreements",
+            "followed pools that differed from a fresh read (must stay 0)",
+            labels=["chain"],
+        ),
+        "mismatches": CounterMetricFamily(
+            "pricefeed_shadow_mismatches",
+            "quotes that differed from the chain's own at their block (must stay 0)",
+            labels=["chain"],
+        ),
+        "checked": CounterMetricFamily(
+            "pricefeed_shadow_checks", "quotes asked on-chain again", labels=["chain"]
+        ),
+    }
+    for chain, v in state_view(s.engine, s.followers, time.time()).items():
+        families["ageSeconds"].add_metric([chain], v["ageSeconds"] or 0.0)
+        families["reorgs"].add_metric([chain], v["reorgs"])
+        families["disagreements"].add_metric([chain], v["disagreements"])
+        families["mismatches"].add_metric([chain], v["shadow"]["mismatches"])
+        families["checked"].add_metric([chain], v["shadow"]["checked"])
+    yield from families.values()

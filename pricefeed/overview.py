@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pricefeed.alerts import Alerts
+from pricefeed.chain.follower import Followers
 from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
 from pricefeed.metrics import WINDOW, Metrics, percentiles, recent
@@ -35,7 +36,38 @@ class Services:
     queue: RefreshQueue
     metrics: Metrics
     in_process: bool
+    followers: Followers | None = None
     alerts: Alerts = field(default_factory=Alerts)
+
+
+def state_view(engine: QuoteEngine, followers: Followers | None, now: float) -> dict:
+    """Per chain in use: the held pool state, how following it goes, and the shadow check.
+    `disagreements` and `shadow.mismatches` must stay 0."""
+    out = {}
+    for name, state in engine.states().items():
+        follower = followers.by_chain.get(name) if followers else None
+        shadow = state.shadow
+        out[name] = {
+            "block": state.head.number if state.head else None,
+            "ageSeconds": round(now - state.confirmed_at, 3) if state.head else None,
+            "pools": {"v2": len(state.states.reserves), "v3": len(state.states.v3)},
+            "loads": state.loads,
+            "wordLoads": state.states.word_loads,
+            "following": follower is not None,
+            "steps": follower.steps if follower else 0,
+            "logsApplied": follower.logs if follower else 0,
+            "reorgs": follower.reorgs if follower else 0,
+            "checked": follower.checks if follower else 0,
+            "disagreements": follower.disagreements if follower else 0,
+            "lastError": follower.last_error if follower else "",
+            "shadow": {
+                "checked": shadow.checked if shadow else 0,
+                "mismatches": shadow.mismatches if shadow else 0,
+                "notChecked": shadow.failed if shadow else 0,
+                "lastMismatch": shadow.last_mismatch if shadow else None,
+            },
+        }
+    return out
 
 
 def rpc_view(engine: QuoteEngine) -> dict:
@@ -134,6 +166,7 @@ async def metrics_json(s: Services, now: float | None = None) -> dict:
         "queueStats": queue_view(s.queue, waiting),
         "tiers": tiers_view(m, s.feed, now),
         "rpc": rpc_view(s.engine),
+        "state": state_view(s.engine, s.followers, now),
         "cache": {"size": len(s.feed.l1), "capacity": s.feed.l1.size},
         "windowSeconds": WINDOW,
     }
@@ -166,6 +199,10 @@ async def health_json(s: Services) -> tuple[dict, bool]:
         }
         for c in s.engine.chains.all
     }
+    for name, v in state_view(s.engine, s.followers, time.time()).items():
+        chains[name]["state"] = {
+            k: v[k] for k in ("block", "ageSeconds", "disagreements", "lastError")
+        } | {"shadowMismatches": v["shadow"]["mismatches"]}
     consumer = s.queue.consumer_alive() if s.in_process else None
     ok = (
         database == "ok"  # a failing write shows here too

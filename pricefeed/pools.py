@@ -39,8 +39,16 @@ class PoolBook:
         known = self._pairs.get(sort_pair(a, b), {})
         return [pool for pool, _ in known.values() if pool is not None]
 
-    async def learn(self, pairs: Iterable[tuple[str, str]], run_calls: RunCalls) -> None:
-        """Look up, in one batch, every pool of these pairs not known (or missing for long)."""
+    def add(self, pool: Pool) -> None:
+        """A pool known from elsewhere (the store)."""
+        pair = (pool.token0, pool.token1)
+        known = self._pairs.get(pair)
+        if known is None:
+            known = self._pairs[pair] = {}
+        known[(pool.venue, pool.fee)] = (pool, time.monotonic())
+
+    def wanted(self, pairs: Iterable[tuple[str, str]]) -> list[PoolLookup]:
+        """The look-ups of these pairs not made yet, or that found nothing long ago."""
         now = time.monotonic()
         wanted: list[PoolLookup] = []
         for a, b in {sort_pair(a, b) for a, b in pairs if a != b}:
@@ -50,8 +58,14 @@ class PoolBook:
                     pool, checked = known.get((lookup.venue, lookup.fee), (None, -1e18))
                     if pool is None and now - checked >= self.miss_ttl:
                         wanted.append(lookup)
+        return wanted
+
+    async def learn(self, pairs: Iterable[tuple[str, str]], run_calls: RunCalls) -> None:
+        """Look up, in one batch, every pool of these pairs not known (or missing for long)."""
+        wanted = self.wanted(pairs)
         if not wanted:
             return
+        now = time.monotonic()
         results = await run_calls([lookup.call for lookup in wanted])
         by_name = {v.name: v for v in self.venues}
         for lookup, (ok, data) in zip(wanted, results, strict=True):

@@ -218,9 +218,15 @@ class Quoter:
         return self.answer(request, best, len(candidates), block)
 
     def answer(
-        self, request: QuoteRequest, best: tuple[int, list[Hop]] | None, tried: int, block: Block
+        self,
+        request: QuoteRequest,
+        best: tuple[int, list[Hop]] | None,
+        tried: int,
+        block: Block,
+        fetched_at: float | None = None,
     ) -> Quote | NoRoute:
-        """The quote for the best route found among `tried`, or why there is none."""
+        """The quote for the best route found among `tried`, or why there is none;
+        `fetched_at` is when `block` was known to be the head (default: now)."""
         pair = f"{request.token_in.symbol}->{request.token_out.symbol} on {self.chain.name}"
         if not tried:
             return NoRoute(f"no route with liquidity for {pair}, direct or through a hub token")
@@ -231,9 +237,16 @@ class Quoter:
             )
         if best[0] == 0:
             return NoRoute(f"{pair}: the amount is too small to buy any {request.token_out.symbol}")
-        return self._quote(request, best[0], best[1], block)
+        return self._quote(request, best[0], best[1], block, fetched_at)
 
-    def _quote(self, request: QuoteRequest, out: int, hops: list[Hop], block: Block) -> Quote:
+    def _quote(
+        self,
+        request: QuoteRequest,
+        out: int,
+        hops: list[Hop],
+        block: Block,
+        fetched_at: float | None = None,
+    ) -> Quote:
         t_in, t_out = request.token_in, request.token_out
         symbols = {t.address: t.symbol for t in self.chain.tokens}
         return Quote(
@@ -259,7 +272,9 @@ class Quoter:
             ],
             block_number=block.number,
             block_hash=block.hash,
-            fetched_at=datetime.fromtimestamp(self.clock(), UTC),
+            fetched_at=datetime.fromtimestamp(
+                self.clock() if fetched_at is None else fetched_at, UTC
+            ),
         )
 
     async def call_latest(self, calls: list[Call]) -> list[tuple[bool, bytes]]:
@@ -280,6 +295,11 @@ class Quoter:
                 chunk.append(call)
                 gas += call.gas
         return answers
+
+    async def run_code(self, code: bytes, block: str) -> bytes:
+        """Init code run by an eth_call with no target (nothing is deployed): its output."""
+        result = await self.rpc.request("eth_call", [{"data": "0x" + code.hex()}, block])
+        return bytes.fromhex(result.removeprefix("0x"))
 
     async def _aggregate(self, calls: list[Call], block: str) -> list[tuple[bool, bytes]]:
         if not calls:

@@ -193,6 +193,9 @@ def test_the_rpc_page_shows_endpoint_health_with_urls_redacted(page, server):
     expect(row.locator("code")).to_have_text(
         "http://127.0.0.1:" + server.config.read_text().split("127.0.0.1:")[1].split('"')[0]
     )
+    state = page.locator("#state-devchain")
+    expect(state).to_contain_text("V3 pools held")
+    expect(state).to_contain_text("0 of")  # no disagreement, no shadow mismatch
     shoot(page, "rpc")
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from web3 import Web3
 
-from pricefeed.chain.follower import follow
-from pricefeed.chain.state_quoter import PoolStates, StateQuoter
+from pricefeed.chain.logs import follow
+from pricefeed.chain.state import PoolStates, v2_fees
 from pricefeed.chain.v3state import load_words_of, read_v3_pools
 from pricefeed.devchain.deploy import fund
 from pricefeed.devchain.market import Market
@@ -33,7 +33,7 @@ async def test_state_followed_from_logs_equals_a_fresh_read(engine, devchain, pr
     chain = engine.chains.get("devchain")
     quoter = engine.quoter(chain)
     w3 = Web3(Web3.HTTPProvider(devchain.url))
-    states = PoolStates(quoter.call_at, hex(w3.eth.block_number), StateQuoter(quoter).fees_bps)
+    states = PoolStates(quoter.call_at, hex(w3.eth.block_number), v2_fees(quoter))
     await states.read(await held_pools(quoter, devchain))
     market = Market(devchain, seed=7)
     fund(market.w3, devchain, market.trader)

@@ -89,12 +89,15 @@ async def test_health_reports_each_part(service):
     body = health.json()
     assert health.status_code == 200 and body["status"] == "ok"
     assert body["database"] == "ok"
+    state = body["chains"]["devchain"].pop("state")
     assert body["chains"]["devchain"] == {
         "chainId": 31337,
         "endpoints": 1,
         "usable": 1,
         "inUse": True,
     }
+    assert state["block"] >= 1 and state["ageSeconds"] >= 0 and state["lastError"] == ""
+    assert (state["disagreements"], state["shadowMismatches"]) == (0, 0)
     assert body["memory"]["rssMb"] > 10
     assert (live.status_code, ready.status_code) == (200, 200)
 

@@ -108,7 +108,7 @@ async def test_a_failing_job_is_retried_with_growing_delays(settings, tmp_path, 
         settings, tmp_path, urls=[upstream.url], retries=2, retry_delay=1.5, rpc=fail_fast
     ) as (_, feed, queue):
         (key,) = await cached_keys(feed, PAIRS[:1])
-        upstream.faults.status = 500
+        upstream.faults.status = 500  # a refresh must reach the head: it fails, and is retried
         seen: list[float] = []
         queue.huey.signal("executing")(lambda *_: seen.append(time.monotonic()))
         await queue.submit([key], priority(1), expires=60)

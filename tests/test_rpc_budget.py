@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from conftest import ServiceProcess
+from conftest import ServiceProcess, deploy_unlisted_token
 
 RANDOM = ["0x" + secrets.token_hex(20) for _ in range(100)]  # no contract at any of them
 
@@ -75,25 +75,31 @@ def get(server, path: str, client: str) -> int:
     return server.request(path, headers={"X-Forwarded-For": client})[0]
 
 
-def test_one_client_cannot_take_more_than_its_share_of_the_rpc_budget(config_file, tmp_path):
-    # 25 RPC/s per endpoint x 0.02 = 30 fetches a minute for one client
+def test_one_client_cannot_take_more_than_its_share_of_the_rpc_budget(
+    config_file, tmp_path, devchain
+):
+    tails = [deploy_unlisted_token(devchain, f"Budget {i}", f"BUD{i}") for i in range(4)]
+    # 25 RPC/s per endpoint x 0.0014 = 2 fetches a minute that need the chain, per client
     server = ServiceProcess(
         config_file,
         tmp_path,
         PRICEFEED__SERVER__RATE_LIMIT="0",
-        PRICEFEED__SERVER__CLIENT_RPC_SHARE="0.02",
+        PRICEFEED__SERVER__CLIENT_RPC_SHARE="0.0014",
         PRICEFEED__SERVER__TRUSTED_PROXIES='["127.0.0.1"]',
     ).start()
     try:
-        greedy = [
-            get(server, f"/price/devchain/WETH/USDC?amount={n}", "10.0.0.1") for n in range(1, 41)
+        new_pairs = [get(server, f"/price/devchain/{t}/WETH", "10.0.0.1") for t in tails]
+        held = [
+            get(server, f"/price/devchain/{tails[0]}/WETH?amount={n}", "10.0.0.1")
+            for n in range(2, 42)
         ]
-        other = [
-            get(server, f"/price/devchain/USDC/WETH?amount={n}", "10.0.0.2") for n in range(1, 6)
+        other = [get(server, f"/price/devchain/{tails[3]}/WETH", "10.0.0.2")] + [
+            get(server, f"/price/devchain/{tails[3]}/WETH?amount={n}", "10.0.0.2")
+            for n in range(2, 6)
         ]
     finally:
         server.stop()
 
-    assert greedy.count(200) == 30  # every miss is a chain read: 30 of them, then 429s
-    assert set(greedy[30:]) == {429}
+    assert new_pairs == [200, 200, 429, 429]  # loading a pair's pools reads the chain
+    assert held == [200] * 40  # other amounts of a held pair cost the chain nothing
     assert other == [200] * 5  # another client is still served

@@ -8,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from oracle import PAIRS, raw_amounts
 
-from pricefeed.chain.state_quoter import StateQuoter
 from pricefeed.errors import NoRoute
 
 
@@ -20,7 +19,7 @@ async def test_a_state_quote_is_the_best_route_on_chain(engine, devchain, oracle
     chain, request = await engine.request("devchain", a, b, "1")
     request = type(request)(request.token_in, request.token_out, amount)
 
-    (quote,) = await StateQuoter(engine.quoter(chain)).quote_many([request])
+    (quote,) = await engine.state(chain).quote_many([request])
 
     if isinstance(quote, NoRoute):
         assert not oracle.best(a, b, amount, "latest", v2_then_v3=True), quote
@@ -37,7 +36,7 @@ async def test_v2_then_v3_wins_where_it_pays_best(engine, devchain, oracle):
         for digits in range(devchain.decimals[a] - 2, devchain.decimals[a] + 6):
             requests.append((a, b, type(request)(request.token_in, request.token_out, 10**digits)))
 
-    quotes = await StateQuoter(engine.quoter(chain)).quote_many([r for _, _, r in requests])
+    quotes = await engine.state(chain).quote_many([r for _, _, r in requests])
 
     found = [
         (a, b, request.amount_in, quote)

@@ -108,3 +108,19 @@ async def test_a_swap_past_the_loaded_words_loads_them_and_stays_exact(devchain,
 
     assert loads >= 1 and len(pool.bitmap) > words_before  # it went and read what it lacked
     assert ours == onchain(quoter, t0, t1, spec.fee, 10**30, block)
+
+
+SEEDED = [p for p in V3_POOLS if p.depth_usd]
+
+
+@pytest.mark.parametrize("spec", SEEDED, ids=[f"{p.a}-{p.b}-{p.fee}" for p in SEEDED])
+async def test_seeded_pools_hold_positions_on_both_sides_of_the_price(devchain, engine, spec):
+    address = next(a for s, a in devchain.pools if s == spec)
+    run_at = engine.quoter(engine.chains.get("devchain")).call_at
+    pool = await read_v3_pool(address, run_at, "latest")
+    inner = [t for t in pool.liquidity_net if abs(t) < 800_000]  # not the full-range ends
+    below = [t for t in inner if t <= pool.tick]
+    above = [t for t in inner if t > pool.tick]
+
+    assert len(below) >= 3 and len(above) >= 3
+    assert pool.tick - max(below) <= 1000 and min(above) - pool.tick <= 1000

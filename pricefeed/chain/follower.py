@@ -1,112 +1,193 @@
-"""Keeping pool state current from the chain's logs: V2 `Sync`, V3 `Swap`, `Mint` and `Burn`,
-applied exactly as the pools apply them, with one `eth_getLogs` for any number of pools."""
+"""Keeps a chain's held pool state at the head: per block, one head read and one
+`eth_getLogs` for every pool held, whatever their number.
+
+1. The head's parent hash must be the hash of the block the state is at (when blocks were
+   skipped, that block is read by number and its hash compared). On a mismatch the chain
+   reorganised under us: logs cannot be undone, so the pools are read again at the new head.
+2. The logs of the blocks in between are applied in order; a log of the head block with
+   another hash means a reorganisation happened while they were fetched: read again too.
+3. Every `check_interval` a few pools are read again and compared with what following made
+   of them. A disagreement is a bug or a missed log; it is counted (a figure that must stay
+   0) and the fresh read replaces the held state.
+"""
 
 from __future__ import annotations
 
-from eth_abi import decode
-from eth_utils import keccak, to_checksum_address
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
 
-from pricefeed.chain.state_quoter import PoolStates
-from pricefeed.chain.v3math import V3Pool, add_delta
-from pricefeed.rpc import RpcPool
+from pricefeed.chain.logs import apply_logs, fetch_logs
+from pricefeed.chain.state import ChainState, PoolStates
+from pricefeed.chain.v3state import load_words_of
+from pricefeed.errors import PricefeedError
+from pricefeed.rpc import Block
 
-SYNC = "0x" + keccak(text="Sync(uint112,uint112)").hex()
-SWAP = "0x" + keccak(text="Swap(address,address,int256,int256,uint160,uint128,int24)").hex()
-MINT = "0x" + keccak(text="Mint(address,address,int24,int24,uint128,uint256,uint256)").hex()
-BURN = "0x" + keccak(text="Burn(address,int24,int24,uint128,uint256,uint256)").hex()
-
-
-async def follow(states: PoolStates, rpc: RpcPool, to_block: int) -> int:
-    """Apply every log of the held pools after the states' block up to `to_block`, and move
-    the states to it; returns how many logs were applied."""
-    held = [*states.reserves, *states.v3]
-    start = int(states.block, 16) + 1
-    if to_block < start or not held:
-        states.block = hex(max(to_block, start - 1))
-        return 0
-    logs = await rpc.request(
-        "eth_getLogs",
-        [
-            {
-                "fromBlock": hex(start),
-                "toBlock": hex(to_block),
-                "address": held,
-                "topics": [[SYNC, SWAP, MINT, BURN]],
-            }
-        ],
-    )
-    logs.sort(key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16)))
-    for log in logs:
-        apply_log(states, log)
-    states.block = hex(to_block)
-    return len(logs)
-
-
-def apply_log(states: PoolStates, log: dict) -> None:
-    address = to_checksum_address(log["address"])
-    topics = [t if isinstance(t, str) else "0x" + bytes(t).hex() for t in log["topics"]]
-    data = bytes.fromhex(log["data"].removeprefix("0x"))
-    kind = topics[0]
-    if kind == SYNC and address in states.reserves:
-        states.reserves[address] = decode(["uint112", "uint112"], data)
-    elif address in states.v3:
-        pool = states.v3[address]
-        if kind == SWAP:
-            _, _, pool.sqrt_price_x96, pool.liquidity, pool.tick = decode(
-                ["int256", "int256", "uint160", "uint128", "int24"], data
-            )
-        elif kind in (MINT, BURN):
-            lower, upper = (_int24(t) for t in topics[2:4])
-            if kind == MINT:
-                _, amount, _, _ = decode(["address", "uint128", "uint256", "uint256"], data)
-            else:
-                amount, _, _ = decode(["uint128", "uint256", "uint256"], data)
-            modify_position(pool, lower, upper, amount if kind == MINT else -amount)
-
-
-def modify_position(pool: V3Pool, lower: int, upper: int, delta: int) -> None:
-    """UniswapV3Pool._modifyPosition's effect on what a swap reads: both ticks' gross and net
-    liquidity (a tick whose gross becomes or stops being zero flips its bitmap bit), and the
-    active liquidity when the range holds the current tick. Ticks in words not held are left
-    to be read when they are needed."""
-    if delta == 0:
-        return
-    for tick, net in ((lower, delta), (upper, -delta)):
-        word = (tick // pool.tick_spacing) >> 8
-        if word not in pool.bitmap:
-            continue
-        before = pool.liquidity_gross.get(tick, 0)
-        after = add_delta(before, delta)
-        if (before == 0) != (after == 0):
-            pool.bitmap[word] ^= 1 << ((tick // pool.tick_spacing) % 256)
-        pool.liquidity_gross[tick] = after
-        pool.liquidity_net[tick] = pool.liquidity_net.get(tick, 0) + net
-        if after == 0:
-            pool.liquidity_gross.pop(tick)
-            pool.liquidity_net.pop(tick)
-    if lower <= pool.tick < upper:
-        pool.liquidity = add_delta(pool.liquidity, delta)
-
-
-def _int24(topic: str) -> int:
-    return decode(["int24"], bytes.fromhex(topic.removeprefix("0x")))[0]
+log = logging.getLogger(__name__)
 
 
 class Follower:
-    """Follows held pools block by block: one head read, then one `eth_getLogs` for every pool,
-    whatever their number. (Reorg checks against the parent hash come next.)"""
+    def __init__(
+        self,
+        state: ChainState,
+        check_interval: float = 60.0,
+        check_sample: int = 4,
+        persist: Callable[[ChainState], Awaitable[None]] | None = None,
+    ):
+        self.state = state
+        self.rpc = state.quoter.rpc
+        self.settings = state.quoter.chain.settings
+        self.check_interval = check_interval
+        self.check_sample = check_sample
+        self.persist = persist  # writes what changed, after each step
+        self._checked_at = time.monotonic()
+        self.steps = self.logs = self.reorgs = 0
+        self.checks = self.disagreements = 0
+        self.last_error = ""
 
-    def __init__(self, states: PoolStates, rpc: RpcPool):
-        self.states = states
-        self.rpc = rpc
-        self.head_hash = ""  # of the block the states are at, for the reorg check to come
+    async def run(self) -> None:
+        """Follow until cancelled: a step per block time; failures wait for the next."""
+        while True:
+            try:
+                await self.step()
+                if time.monotonic() - self._checked_at >= self.check_interval:
+                    self._checked_at = time.monotonic()
+                    await self.check()
+                if self.persist is not None:
+                    await self.persist(self.state)
+                self.last_error = ""
+            except PricefeedError as e:
+                self.last_error = e.message
+                log.warning("%s: following paused: %s", self.state.name, e.message)
+            except Exception as e:  # the loop outlives any one failure
+                self.last_error = f"{type(e).__name__}: {e}"
+                log.exception("%s: follower step failed", self.state.name)
+            await asyncio.sleep(self.settings.block_time)
 
     async def step(self) -> int:
-        """Catch up with the head; returns the logs applied."""
-        head = await self.rpc.request("eth_getBlockByNumber", ["latest", False])
-        number = int(head["number"], 16)
-        if number <= int(self.states.block, 16):
+        """Move the state to the head; returns the logs applied."""
+        raw = await self.rpc.request("eth_getBlockByNumber", ["latest", False])
+        head = Block(int(raw["number"], 16), raw["hash"])
+        async with self.state.states.lock:
+            self.steps += 1
+            return await self._advance(head, raw["parentHash"])
+
+    async def _advance(self, head: Block, parent: str) -> int:
+        s, held = self.state, self.state.head
+        if held is None or not s.states.pools:
+            s.move_to(head)
             return 0
-        applied = await follow(self.states, self.rpc, number)
-        self.head_hash = head["hash"]
-        return applied
+        if head == held:
+            s.move_to(head)  # confirmed: still the head
+            return 0
+        if head.number <= held.number or await self._forked(head, parent, held):
+            await self._read_again(head)
+            return 0
+        logs = await fetch_logs(
+            self.rpc,
+            s.states.addresses(),
+            held.number + 1,
+            head.number,
+            self.settings.max_log_blocks,
+        )
+        if any(
+            int(g["blockNumber"], 16) == head.number and g["blockHash"] != head.hash for g in logs
+        ):
+            await self._read_again(head)  # the head changed while its logs were fetched
+            return 0
+        apply_logs(s.states, logs)
+        s.move_to(head)
+        self.logs += len(logs)
+        return len(logs)
+
+    async def _forked(self, head: Block, parent: str, held: Block) -> bool:
+        if head.number == held.number + 1:
+            return parent != held.hash
+        then = await self.rpc.request("eth_getBlockByNumber", [hex(held.number), False])
+        return then is None or then["hash"] != held.hash
+
+    async def _read_again(self, head: Block) -> None:
+        """Every held pool read afresh at `head`, with the same tick words as before."""
+        self.reorgs += 1
+        s = self.state
+        log.warning(
+            "%s: reorganisation at %d (held %s): pools read again",
+            s.name,
+            head.number,
+            s.head.number if s.head else None,
+        )
+        fresh = await _read(s.states, list(s.states.pools), hex(head.number))
+        s.states.reserves, s.states.v3 = fresh.reserves, fresh.v3
+        s.states.changed.update(s.states.pools)
+        s.move_to(head)
+
+    async def check(self) -> int:
+        """Read a sample of held pools again at the held block; returns the disagreements."""
+        s = self.state
+        async with s.states.lock:
+            addresses = s.states.addresses()
+            sample = random.sample(addresses, min(self.check_sample, len(addresses)))
+            if not sample:
+                return 0
+            fresh = await _read(s.states, sample, s.states.block)
+            wrong = 0
+            for address in sample:
+                if not _agree(s.states, fresh, address):
+                    wrong += 1
+                    log.error("%s: pool %s differs from a fresh read", s.name, address)
+                    if address in fresh.v3:
+                        s.states.v3[address] = fresh.v3[address]
+                    elif address in fresh.reserves:
+                        s.states.reserves[address] = fresh.reserves[address]
+                    s.states.changed.add(address)
+            self.checks += len(sample)
+            self.disagreements += wrong
+            return wrong
+
+
+class Followers:
+    """Runs the follower of each chain in use, started as chains come into use, until
+    cancelled; what they change is persisted after each step."""
+
+    def __init__(
+        self,
+        followers: Callable[[], dict[str, Follower]],
+        persist: Callable[[ChainState], Awaitable[None]] | None = None,
+    ):
+        self.followers = followers
+        self.persist = persist
+
+    @property
+    def by_chain(self) -> dict[str, Follower]:
+        return self.followers()
+
+    async def run(self, poll: float = 1.0) -> None:
+        running: dict[str, asyncio.Task] = {}
+        try:
+            while True:
+                for name, follower in self.followers().items():
+                    if name not in running:
+                        follower.persist = self.persist
+                        running[name] = asyncio.create_task(follower.run())
+                await asyncio.sleep(poll)
+        finally:
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
+
+async def _read(states: PoolStates, addresses: list[str], block: str) -> PoolStates:
+    """These held pools read afresh at `block`, holding the same tick words."""
+    fresh = states.like(block)
+    await fresh.read([states.pools[a] for a in addresses])
+    words = {a: list(p.bitmap) for a, p in states.v3.items() if a in fresh.v3}
+    await load_words_of(fresh.v3, words, states.run_at, block)
+    return fresh
+
+
+def _agree(held: PoolStates, fresh: PoolStates, address: str) -> bool:
+    if address in held.v3:
+        return address in fresh.v3 and held.v3[address].agrees_with(fresh.v3[address])
+    return held.reserves.get(address) == fresh.reserves.get(address)

@@ -271,6 +271,28 @@ class V3Pool:
     liquidity_net: dict[int, int] = field(default_factory=dict)  # initialized tick -> net
     liquidity_gross: dict[int, int] = field(default_factory=dict)  # initialized tick -> gross
 
+    def agrees_with(self, other: V3Pool) -> bool:
+        """The same swap state, and the same ticks in every word this pool holds (`other`
+        may hold more words)."""
+        if (self.sqrt_price_x96, self.tick, self.liquidity, self.fee, self.tick_spacing) != (
+            other.sqrt_price_x96,
+            other.tick,
+            other.liquidity,
+            other.fee,
+            other.tick_spacing,
+        ):
+            return False
+        if any(other.bitmap.get(w) != bits for w, bits in self.bitmap.items()):
+            return False
+
+        def held(ticks: dict[int, int]) -> dict[int, int]:
+            return {t: v for t, v in ticks.items() if (t // self.tick_spacing) >> 8 in self.bitmap}
+
+        return (self.liquidity_net, self.liquidity_gross) == (
+            held(other.liquidity_net),
+            held(other.liquidity_gross),
+        )
+
 
 def swap_exact_input(pool: V3Pool, zero_for_one: bool, amount_in: int) -> tuple[int, int]:
     """(amount in used, amount out) of UniswapV3Pool.swap with no price limit, as QuoterV2's

@@ -30,7 +30,7 @@ class PoolSpec:
     depth_usd: int  # value of each side
     fee: int | None = None  # V3 fee tier
     skew_bps: int = 0  # this pool prices `a` that much above the reference
-    concentrated: bool = False  # add a narrow position around the price (V3 only)
+    concentrated: bool = False  # add a deep narrow position around the price (V3 only)
 
 
 TOKENS = [
@@ -219,18 +219,45 @@ def _add_pool(w3: Web3, d: Deployment, me: str, contracts: dict, spec: PoolSpec)
     pool = w3.eth.contract(pool_address, abi=uniswap_artifact("UniswapV3Pool").abi)
     pool.functions.initialize(math.isqrt((amount1 << 192) // amount0)).transact({"from": me})
 
-    spacing = TICK_SPACING[spec.fee]
-    ranges = [(-(MAX_TICK // spacing) * spacing, (MAX_TICK // spacing) * spacing)]
-    if spec.concentrated:  # a narrow position, so large trades cross ticks
-        tick = math.floor(math.log(amount1 / amount0, 1.0001))
-        ranges.append(((tick - 500) // spacing * spacing, (tick + 500) // spacing * spacing))
     npm = w3.eth.contract(
         d.position_manager, abi=uniswap_artifact("NonfungiblePositionManager").abi
     )
-    for lower, upper in ranges:
-        params = (t0, t1, spec.fee, lower, upper, amount0, amount1, 0, 0, me, DEADLINE)
+    tick = math.floor(math.log(amount1 / amount0, 1.0001))
+    for lower, upper, share in v3_layout(tick, TICK_SPACING[spec.fee], spec.concentrated):
+        # one-sided ranges take only the token they hold; the other amount is left unspent
+        params = (
+            t0,
+            t1,
+            spec.fee,
+            lower,
+            upper,
+            amount0 * share // 100,
+            amount1 * share // 100,
+            0,
+            0,
+            me,
+            DEADLINE,
+        )
         npm.functions.mint(params).transact({"from": me})
     return pool_address
+
+
+def v3_layout(tick: int, spacing: int, concentrated: bool) -> list[tuple[int, int, int]]:
+    """Positions (lower, upper, percent of the seed) as a live pool holds them: a full-range
+    base, ranges of several widths around the price, and one-sided ranges beyond it on both
+    sides, so that ordinary swaps cross initialized ticks."""
+    top = MAX_TICK // spacing * spacing
+
+    def snap(t: int) -> int:
+        return t // spacing * spacing
+
+    layout = [(-top, top, 30)]
+    layout += [(snap(tick - w), snap(tick + w) + spacing, 15) for w in (2 * spacing, 600, 2400)]
+    layout += [(snap(tick + 300), snap(tick + 900), 10), (snap(tick - 900), snap(tick - 300), 10)]
+    layout += [(snap(tick + 1500), snap(tick + 4000), 5), (snap(tick - 4000), snap(tick - 1500), 5)]
+    if concentrated:  # a deep narrow position, as the busiest pools hold
+        layout.append((snap(tick - 500), snap(tick + 500), 100))
+    return layout
 
 
 def _add_empty_pool(w3: Web3, d: Deployment, me: str, spec: PoolSpec) -> str:

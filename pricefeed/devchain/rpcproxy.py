@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ class Faults:
     hang: bool = False  # never answer
     status: int | None = None  # answer this HTTP status instead of forwarding
     lag: int = 0  # pretend to be this many blocks behind the upstream
+    max_log_blocks: int | None = None  # refuse wider eth_getLogs ranges, as providers do
 
 
 class RpcProxy:
@@ -35,6 +37,8 @@ class RpcProxy:
         self.faults = Faults()
         self.methods: Counter[str] = Counter()  # JSON-RPC methods received
         self.http_requests = 0
+        self.refused_logs = 0  # eth_getLogs refused for their range
+        self.timeline: list[tuple[float, float]] = []  # (arrived, answered) of each request
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
@@ -58,6 +62,7 @@ class RpcProxy:
     def reset_counts(self) -> None:
         self.methods.clear()
         self.http_requests = 0
+        self.timeline.clear()
 
     def __enter__(self) -> RpcProxy:
         return self.start()
@@ -82,6 +87,22 @@ class RpcProxy:
         await runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
+        try:
+            return await self._respond(request)
+        finally:
+            self.timeline.append((arrived, time.monotonic()))
+
+    def round_trips(self) -> int:
+        """The longest run of requests each sent after the one before was answered: how many
+        round trips the client waited for, one after the other."""
+        depth: list[tuple[float, int]] = []  # (answered, run length ending there)
+        for arrived, answered in sorted(self.timeline, key=lambda t: t[1]):
+            before = [n for done, n in depth if done <= arrived]
+            depth.append((answered, 1 + max(before, default=0)))
+        return max((n for _, n in depth), default=0)
+
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
         self.http_requests += 1
         body = await request.json()
         for call in body if isinstance(body, list) else [body]:
@@ -99,6 +120,13 @@ class RpcProxy:
         return web.json_response(await self._answer(body))
 
     async def _answer(self, call: dict) -> dict:
+        if (limit := self.faults.max_log_blocks) and call.get("method") == "eth_getLogs":
+            query = call["params"][0]
+            if int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1 > limit:
+                self.refused_logs += 1
+                message = f"eth_getLogs is limited to a {limit} block range"
+                error = {"code": -32600, "message": message}
+                return {"jsonrpc": "2.0", "id": call.get("id"), "error": error}
         if self.faults.lag:
             visible = int(await self._forward_result("eth_blockNumber", []), 16) - self.faults.lag
             if call.get("method") == "eth_blockNumber":

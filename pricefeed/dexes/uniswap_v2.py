@@ -19,6 +19,7 @@ class UniswapV2(Venue):
     def __init__(self, settings: UniswapV2Dex):
         super().__init__(settings.name)
         self.factory = settings.factory
+        self.router = settings.router  # for shadow checks (getAmountsOut)
         self.fee_bps = settings.fee_bps
 
     def pool_lookups(self, token0: str, token1: str) -> list[PoolLookup]:

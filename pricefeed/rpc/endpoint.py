@@ -16,7 +16,9 @@ from pricefeed.rpc.redact import redact_url, scrub
 
 # JSON-RPC errors that say "your call reverted" rather than "this node is unwell".
 _CALL_ERROR_CODES = {3}
-_CALL_ERROR_WORDS = ("revert", "invalid opcode", "out of gas")
+_CALL_ERROR_WORDS = ("revert", "invalid opcode", "out of gas", "outofgas")
+# how providers refuse an eth_getLogs over too many blocks or logs (not a rate limit)
+_LOG_LIMIT_WORDS = ("range", "too many", "more than", "limit", "too large", "exceed", "size")
 
 
 class EndpointFault(Exception):
@@ -25,6 +27,10 @@ class EndpointFault(Exception):
 
 class CallError(Exception):
     """The node answered, and the answer is an error any node would give (a revert)."""
+
+
+class LogRangeTooLarge(CallError):
+    """The provider will not return this many blocks' or logs' worth at once: ask for less."""
 
 
 class Ewma:
@@ -112,6 +118,13 @@ class Endpoint:
         if "error" in response:
             error = response["error"]
             message = scrub(str(error.get("message", error)))
+            lowered = message.lower()
+            if (
+                method == "eth_getLogs"
+                and "rate" not in lowered
+                and any(w in lowered for w in _LOG_LIMIT_WORDS)
+            ):
+                raise LogRangeTooLarge(message)
             if error.get("code") in _CALL_ERROR_CODES or any(
                 w in message.lower() for w in _CALL_ERROR_WORDS
             ):

@@ -90,3 +90,24 @@ server_state = Table(
     Column("name", String, primary_key=True),
     Column("value", String, nullable=False),
 )
+
+chain_heads = Table(  # the block each chain's pool_states are valid at
+    "chain_heads",
+    metadata,
+    Column("chain", String, primary_key=True),
+    Column("block_number", Integer, nullable=False),
+    Column("block_hash", String, nullable=False),
+    Column("confirmed_at", Float, nullable=False),  # when that block was last seen as the head
+)
+
+pool_states = Table(
+    "pool_states",
+    metadata,
+    Column("chain", String, primary_key=True),
+    Column("address", String, primary_key=True),
+    Column("venue", String, nullable=False),
+    Column("token0", String, nullable=False),
+    Column("token1", String, nullable=False),
+    Column("fee", Integer),
+    Column("state", Text),  # JSON (see pricefeed.chain.state); NULL where it could not be read
+)

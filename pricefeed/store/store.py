@@ -22,11 +22,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from pricefeed.chain.state import ChainState, Restored, state_from_json, state_to_json
+from pricefeed.dexes import Pool
 from pricefeed.errors import StoreUnavailable
 from pricefeed.quoter import Quote
+from pricefeed.rpc import Block
 from pricefeed.store.schema import (
+    chain_heads,
     metric_samples,
     pairs,
+    pool_states,
     price_history,
     quotes,
     server_state,
@@ -166,6 +171,65 @@ class Store:
             await conn.execute(
                 stmt.on_conflict_do_update(index_elements=["name"], set_={"value": value})
             )
+
+    # pool state
+
+    async def save_pool_states(self, state: ChainState) -> None:
+        """The pools changed since the last save, and the block they are all valid at, in one
+        transaction: what is stored is always one block's state. On failure the changes stay
+        to be saved next time."""
+        if state.head is None:
+            return
+        changed, state.states.changed = state.states.changed, set()
+        held = state.states
+        rows = [
+            {
+                "chain": state.name,
+                "address": a,
+                "venue": held.pools[a].venue,
+                "token0": held.pools[a].token0,
+                "token1": held.pools[a].token1,
+                "fee": held.pools[a].fee,
+                "state": state_to_json(held.v3.get(a) or held.reserves.get(a)),
+            }
+            for a in changed
+        ]
+        head = {
+            "chain": state.name,
+            "block_number": state.head.number,
+            "block_hash": state.head.hash,
+            "confirmed_at": state.confirmed_at,
+        }
+        try:
+            async with self._write() as conn:
+                stmt = self._insert(chain_heads).values(head)
+                await conn.execute(stmt.on_conflict_do_update(index_elements=["chain"], set_=head))
+                if rows:
+                    stmt = self._insert(pool_states)
+                    await conn.execute(
+                        stmt.on_conflict_do_update(
+                            index_elements=["chain", "address"],
+                            set_={"state": stmt.excluded.state},
+                        ),
+                        rows,
+                    )
+        except StoreUnavailable:
+            state.states.changed |= changed
+            raise
+
+    async def pool_states(self) -> dict[str, Restored]:
+        """Every chain's saved pool state: (head, confirmed_at, {pool: state})."""
+        async with self._read() as conn:
+            heads = (await conn.execute(select(chain_heads))).all()
+            rows = (await conn.execute(select(pool_states))).all()
+        saved: dict[str, Restored] = {
+            h.chain: (Block(h.block_number, h.block_hash), h.confirmed_at, {}) for h in heads
+        }
+        for r in rows:
+            if r.chain in saved:
+                pool = Pool(r.venue, r.address, r.token0, r.token1, r.fee)
+                saved[r.chain][2][pool] = state_from_json(r.state)
+        return saved
 
     # tiers
 

@@ -1,0 +1,330 @@
+"""A chain's pool state, held in memory at one block: loaded when a pair is first asked for,
+kept at the head by the follower, and priced from off-chain with the contracts' own math.
+
+Every quote of every pair is computed from the same block's state: every direct pool and
+every two-hop route through a hub, on any venue each hop (V2 then V3 included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from pricefeed.chain.v3math import MathError, V3Pool, WordNotLoaded, swap_exact_input
+from pricefeed.chain.v3state import (
+    RunAt,
+    RunCode,
+    quote_exact_input,
+    read_v3_pools,
+    read_v3_pools_at_once,
+)
+from pricefeed.dexes import Hop, Pool
+from pricefeed.dexes.uniswap_v2 import GET_RESERVES, UniswapV2, amount_out
+from pricefeed.errors import PricefeedError, UpstreamUnavailable
+from pricefeed.pools import sort_pair
+from pricefeed.quoter import Quote, Quoter, QuoteRequest
+from pricefeed.rpc import Block
+from pricefeed.rpc.endpoint import CallError
+
+if TYPE_CHECKING:
+    from pricefeed.chain.shadow import Shadow
+
+log = logging.getLogger(__name__)
+Reserves = tuple[int, int]
+Restored = tuple[Block, float, dict[Pool, "V3Pool | Reserves | None"]]  # head, confirmed, pools
+
+
+class PoolStates:
+    """The state of some pools at one block: V2 reserves and V3 swap state. `lock` is held by
+    whatever reads from the chain into them or moves them to another block, so that every
+    word and pool they hold is read at the block they are at."""
+
+    def __init__(
+        self,
+        run_at: RunAt,
+        block: str,
+        fees_bps: dict[str, int],
+        run_code: RunCode | None = None,
+        gas_limit: int = 50_000_000,
+    ):
+        self.run_at, self.block = run_at, block
+        self.fees_bps = fees_bps  # V2 venue name -> fee
+        self.run_code, self.gas_limit = run_code, gas_limit  # for the one-call V3 reader
+        self.pools: dict[str, Pool] = {}  # every pool held, by address
+        self.reserves: dict[str, tuple[int, int]] = {}
+        self.v3: dict[str, V3Pool] = {}
+        self.changed: set[str] = set()  # pools changed since the store last took them
+        self.word_loads = 0  # round trips spent on tick words a swap reached
+        self.lock = asyncio.Lock()
+
+    def like(self, block: str) -> PoolStates:
+        """Empty states read the same way, at another block."""
+        return PoolStates(self.run_at, block, self.fees_bps, self.run_code, self.gas_limit)
+
+    def addresses(self) -> list[str]:
+        """The pools with state to follow."""
+        return [*self.reserves, *self.v3]
+
+    async def read(self, pools: list[Pool]) -> None:
+        """Read these pools at the states' block (the caller holds the lock)."""
+        v2 = [p.address for p in pools if p.venue in self.fees_bps]
+        v3 = [p.address for p in pools if p.venue not in self.fees_bps]
+        reserves, read_v3 = await asyncio.gather(
+            self.run_at([GET_RESERVES.call(a) for a in v2], self.block),
+            self._read_v3(v3),
+        )
+        for address, (ok, data) in zip(v2, reserves, strict=True):
+            if ok:
+                self.reserves[address] = GET_RESERVES.decode(data)[:2]
+        self.v3.update(read_v3)
+        self.pools.update((p.address, p) for p in pools)
+        self.changed.update(p.address for p in pools)
+
+    async def _read_v3(self, addresses: list[str]) -> dict[str, V3Pool]:
+        if addresses and self.run_code is not None:
+            try:
+                return await read_v3_pools_at_once(
+                    addresses, self.run_code, self.block, self.gas_limit
+                )
+            except CallError as e:  # a node that will not run it: the same in three rounds
+                log.info("pool reader refused (%s); reading with multicalls", e)
+        return await read_v3_pools(addresses, self.run_at, self.block)
+
+    async def out(self, hop: Hop, amount: int) -> int | None:
+        """What `amount` of hop.token_in buys in this pool, or None where it cannot trade."""
+        pool, zero_for_one = hop.pool, hop.token_in == hop.pool.token0
+        if pool.venue in self.fees_bps:
+            if pool.address not in self.reserves:
+                return None
+            r0, r1 = self.reserves[pool.address]
+            reserve_in, reserve_out = (r0, r1) if zero_for_one else (r1, r0)
+            return amount_out(amount, reserve_in, reserve_out, self.fees_bps[pool.venue])
+        state = self.v3.get(pool.address)
+        if state is None:
+            return None
+        try:
+            try:
+                return swap_exact_input(state, zero_for_one, amount)[1]
+            except WordNotLoaded:
+                async with self.lock:  # words are read at the block the states are at
+                    out, loads = await quote_exact_input(
+                        state, pool.address, zero_for_one, amount, self.run_at, self.block
+                    )
+                self.word_loads += loads
+                self.changed.add(pool.address)
+                return out
+        except MathError:  # where the pool (or QuoterV2) would revert
+            return None
+
+
+def v2_fees(quoter: Quoter) -> dict[str, int]:
+    return {n: v.fee_bps for n, v in quoter.venues.items() if isinstance(v, UniswapV2)}
+
+
+class ChainState:
+    """One chain's held pool state, priced from at the block it is at.
+
+    `confirmed_at` is when that block was last seen to be the chain's head: the quotes carry
+    it as their `fetched_at`, so an answer from state the follower could not move on is as old
+    as the state is, and the cache calls it stale.
+    """
+
+    def __init__(self, quoter: Quoter, clock: Callable[[], float] = time.time):
+        self.quoter = quoter
+        self.clock = clock
+        self.states = PoolStates(
+            quoter.call_at,
+            "latest",
+            v2_fees(quoter),
+            quoter.run_code,
+            quoter.chain.settings.multicall_gas_limit,
+        )
+        self.head: Block | None = None  # the block the states are at
+        self.confirmed_at = 0.0
+        self.caught_up = True  # False from a restore until the head is seen again
+        self.loads = 0  # rounds of loading new pools
+        self.on_quotes: Callable[[list[tuple[QuoteRequest, Quote]]], None] | None = None
+        self.shadow: Shadow | None = None  # set by whoever wires the shadow check in
+        self.catch_up: Callable[[], Awaitable[object]] | None = None  # the follower's step
+        self._learning: asyncio.Task | None = None
+
+    @property
+    def name(self) -> str:
+        return self.quoter.chain.name
+
+    def move_to(self, head: Block) -> None:
+        """The states are now at `head`, which is the chain's head (the caller holds the lock)."""
+        self.head = head
+        self.states.block = hex(head.number)
+        self.confirmed_at = self.clock()
+        self.caught_up = True
+
+    async def quote_many(
+        self, requests: list[QuoteRequest], fresh_within: float | None = None
+    ) -> list[Quote | PricefeedError]:
+        """Quotes in request order, from state; pools not held yet are found and loaded first,
+        together for all the requests. State that was last the head longer than
+        `fresh_within` seconds ago is caught up first, if the chain answers; 0 insists (a
+        refresh): the chain's error is raised rather than an answer from older state."""
+        if (
+            fresh_within is not None
+            and self.head is not None
+            and self.catch_up is not None
+            and self.clock() - self.confirmed_at > fresh_within
+        ):
+            try:
+                await self.catch_up()
+            except PricefeedError as e:  # else what is held still answers, as old as it is
+                if fresh_within == 0:
+                    raise
+                log.info("%s: state not caught up: %s", self.name, e.message)
+        head = None
+        if self.head is None:  # the first pair: the head and the look-ups in one round trip
+            head, _ = await asyncio.gather(self._latest(), self._learn(requests))
+        else:
+            await self._learn(requests)
+        q = self.quoter
+        routes = [q.routes(r.token_in.address, r.token_out.address) for r in requests]
+        missing = {h.pool for rs in routes for route in rs for h in route}
+        missing = {p for p in missing if p.address not in self.states.pools}
+        if missing or self.head is None:
+            await self.load(list(missing), head)
+        for _ in range(3):  # a block applied while words were read: price again at it
+            head, answers = self.head, []
+            for request, candidates in zip(requests, routes, strict=True):
+                best = None
+                for hops in candidates:
+                    out = await self._route_out(hops, request.amount_in)
+                    if out is not None and (best is None or out > best[0]):
+                        best = (out, hops)
+                answers.append(q.answer(request, best, len(candidates), head, self.confirmed_at))
+            if self.head == head:
+                break
+        if self.on_quotes is not None:
+            self.on_quotes(
+                [(r, a) for r, a in zip(requests, answers, strict=True) if isinstance(a, Quote)]
+            )
+        return answers
+
+    def holds(self, request: QuoteRequest) -> bool:
+        """Whether the request can be priced without the chain: a route, every route's pools
+        held, and nothing left to look up (word loads for far-reaching swaps aside)."""
+        if self.head is None or self._pairs_wanted([request]):
+            return False
+        routes = self.quoter.routes(request.token_in.address, request.token_out.address)
+        held = self.states.pools
+        return bool(routes) and all(h.pool.address in held for r in routes for h in r)
+
+    def _pairs_wanted(self, requests: list[QuoteRequest]) -> set[tuple[str, str]]:
+        """The token pairs (direct and hub legs) of these requests with look-ups to make."""
+        hubs = [h.address for h in self.quoter.chain.hubs]
+        pairs = set()
+        for r in requests:
+            a, b = r.token_in.address, r.token_out.address
+            pairs |= {(a, b), *((a, h) for h in hubs), *((h, b) for h in hubs)}
+        pairs = {sort_pair(a, b) for a, b in pairs if a != b}
+        return pairs if self.quoter.book.wanted(pairs) else set()
+
+    async def _learn(self, requests: list[QuoteRequest]) -> None:
+        """Look up the pools of the requests' pairs and hub legs not looked up yet. When every
+        request already has a route, the look-up runs in the background and the answers do
+        not wait for it (after a restart with the chain out of reach, they cannot)."""
+        pairs = self._pairs_wanted(requests)
+        if not pairs:
+            return
+        routed = all(self.quoter.routes(r.token_in.address, r.token_out.address) for r in requests)
+        if not routed:
+            await self.quoter.book.learn(pairs, self.quoter.call_latest)
+        elif self._learning is None or self._learning.done():
+            self._learning = asyncio.ensure_future(self._learn_later(pairs))
+
+    async def _learn_later(self, pairs) -> None:
+        try:
+            await self.quoter.book.learn(pairs, self.quoter.call_latest)
+        except UpstreamUnavailable as e:
+            log.info("%s: pool look-ups wait for the chain: %s", self.name, e)
+
+    async def _latest(self) -> Block:
+        raw = await self.quoter.rpc.request("eth_getBlockByNumber", ["latest", False])
+        return Block(int(raw["number"], 16), raw["hash"])
+
+    async def load(self, pools: list[Pool], head: Block | None = None) -> None:
+        """Read these pools' state at the held block (or at the head, `head` if known, when
+        nothing is held yet): one round trip."""
+        async with self.states.lock:
+            if self.head is None:
+                self.move_to(head or await self._latest())
+            wanted = [p for p in pools if p.address not in self.states.pools]
+            if wanted:
+                await self.states.read(wanted)
+                self.loads += 1
+                for p in wanted:  # the venues' figures on the RPC page count pools read
+                    self.quoter.dex_calls[p.venue] += 1
+                    read = p.address in self.states.reserves or p.address in self.states.v3
+                    self.quoter.dex_failures[p.venue] += not read
+
+    def restore(self, head: Block, confirmed_at: float, pools: dict[Pool, object]) -> None:
+        """Take back state persisted earlier (see `Store.pool_states`): pools and their state
+        as of `head`, which was the head at `confirmed_at`."""
+        self.head, self.confirmed_at, self.caught_up = head, confirmed_at, False
+        self.states.block = hex(head.number)
+        for pool, state in pools.items():
+            self.states.pools[pool.address] = pool
+            if isinstance(state, V3Pool):
+                self.states.v3[pool.address] = state
+            elif state is not None:
+                self.states.reserves[pool.address] = state  # type: ignore[assignment]
+            self.quoter.book.add(pool)
+
+    async def _route_out(self, hops: list[Hop], amount: int) -> int | None:
+        for i, hop in enumerate(hops):
+            if i and not amount:  # nothing comes out of the first hop: no route (as on-chain)
+                return None
+            out = await self.states.out(hop, amount)
+            if out is None:
+                return None
+            amount = out
+        return amount
+
+
+def state_to_json(state: V3Pool | Reserves | None) -> str | None:
+    """A pool's state as JSON text (integers of any size, as JSON allows)."""
+    if state is None:
+        return None
+    if isinstance(state, V3Pool):
+        return json.dumps(
+            {
+                "sqrtPriceX96": state.sqrt_price_x96,
+                "tick": state.tick,
+                "liquidity": state.liquidity,
+                "fee": state.fee,
+                "tickSpacing": state.tick_spacing,
+                "bitmap": state.bitmap,
+                "ticks": {t: [state.liquidity_gross[t], n] for t, n in state.liquidity_net.items()},
+            }
+        )
+    return json.dumps({"reserves": list(state)})
+
+
+def state_from_json(text: str | None) -> V3Pool | Reserves | None:
+    if text is None:
+        return None
+    data = json.loads(text)
+    if "reserves" in data:
+        r0, r1 = data["reserves"]
+        return (r0, r1)
+    ticks = {int(t): v for t, v in data["ticks"].items()}
+    return V3Pool(
+        data["sqrtPriceX96"],
+        data["tick"],
+        data["liquidity"],
+        data["fee"],
+        data["tickSpacing"],
+        bitmap={int(w): bits for w, bits in data["bitmap"].items()},
+        liquidity_net={t: net for t, (_, net) in ticks.items()},
+        liquidity_gross={t: gross for t, (gross, _) in ticks.items()},
+    )
