@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
             asyncio.create_task(feed.run_background()),
             asyncio.create_task(run_monitor(Sampler(services))),
         ]
+        if settings.state.warm_start:
+            loops.append(asyncio.create_task(engine.warm()))
         if in_process:
             queue.start_consumer()
             loops.append(

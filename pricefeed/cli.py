@@ -194,6 +194,20 @@ def bench_cached(
     click.echo(json.dumps(figures, indent=2))
 
 
+@bench.command("state")
+@click.option(
+    "--latency", default="2-5", show_default=True, help="seconds added to each RPC request, LO-HI"
+)
+@click.option("--quotes", default=5000, show_default=True, help="quotes timed from held state")
+@click.option("--blocks", default=20, show_default=True, help="blocks followed")
+def bench_state(latency: str, quotes: int, blocks: int) -> None:
+    """Pool state: loading new pairs, quoting from held state, memory, following."""
+    from pricefeed.bench.state import run as run_bench
+
+    low, _, high = latency.partition("-")
+    click.echo(json.dumps(run_bench((float(low), float(high or low)), quotes, blocks), indent=2))
+
+
 @main.command()
 def settings() -> None:
     """List every setting with its help text."""

@@ -246,6 +246,13 @@ class CacheSettings(_Section):
 
 
 class StateSettings(_Section):
+    warm_start: Annotated[
+        bool,
+        doc("at start-up, load the pools of every pair of configured tokens on every chain"),
+    ] = True
+    max_pools: Annotated[
+        int, doc("pools held in memory per chain; the least recently priced are let go", ge=1)
+    ] = 20_000
     check_interval: Annotated[
         float, doc("seconds between consistency checks of followed pools", gt=0)
     ] = 60.0

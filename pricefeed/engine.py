@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -56,8 +57,8 @@ class QuoteEngine:
     def state(self, chain: Chain) -> ChainState:
         """The chain's held pool state, with a shadow check of what is priced from it."""
         if chain.name not in self._states:
-            state = ChainState(self.quoter(chain), lambda: self.clock())
             s = self.settings.state
+            state = ChainState(self.quoter(chain), lambda: self.clock(), s.max_pools)
             state.shadow = Shadow(
                 state.quoter, state.states.pools, s.shadow_rate, s.shadow_per_second
             )
@@ -74,6 +75,19 @@ class QuoteEngine:
     def followers(self) -> dict[str, Follower]:
         """The follower of each chain in use (run by `Followers` in the service)."""
         return dict(self._followers)
+
+    async def warm(self) -> None:
+        """Load the configured tokens' pools on every chain, side by side (see
+        `ChainState.warm`); a chain out of reach is logged and left to load on demand."""
+
+        async def one(chain: Chain) -> None:
+            try:
+                held = await self.state(chain).warm()
+                log.info("%s: %d pools of configured pairs held", chain.name, held)
+            except PricefeedError as e:
+                log.warning("%s: configured pairs not loaded at start: %s", chain.name, e.message)
+
+        await asyncio.gather(*(one(c) for c in self.chains.all))
 
     def behind(self, chain_name: str) -> bool:
         """Whether the chain's state was restored and the follower has not caught up yet."""

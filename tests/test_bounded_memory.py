@@ -57,7 +57,7 @@ async def test_maps_stay_within_their_sizes_under_10k_distinct_inputs(service, d
     randoms = [item("0x" + secrets.token_hex(20), "USDC") for _ in range(5000)]
     bare = [item(address, "USDC") for address in bare_tokens(devchain, 40)]
 
-    async with service(server=OPEN, cache=SIZES) as client:
+    async with service(server=OPEN, cache=SIZES, sections={"state": {"max_pools": 12}}) as client:
         await post_all(client, amounts + randoms + bare)
         feed, engine = client.app.state.feed, client.app.state.engine
         chain = engine.chains.get("devchain")
@@ -71,6 +71,7 @@ async def test_maps_stay_within_their_sizes_under_10k_distinct_inputs(service, d
             "demand pairs": len(feed.demand.pairs),
             "amounts per pair": max(len(p.amounts) for p in feed.demand.pairs.values()),
             "queued": len(feed._queued),
+            "held pools": len(engine.state(chain).states.pools),
         }
 
     assert len(directed) > SIZES["demand_pairs"]
@@ -83,5 +84,6 @@ async def test_maps_stay_within_their_sizes_under_10k_distinct_inputs(service, d
         "demand pairs": SIZES["demand_pairs"],
         "amounts per pair": SIZES["amounts_per_pair"],
         "queued": sizes["queued"],
+        "held pools": 12,
     }
     assert sizes["queued"] <= SIZES["l1_size"]

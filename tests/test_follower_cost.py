@@ -68,7 +68,7 @@ async def test_following_100_pools_costs_two_requests_a_block(tmp_path):
             await engine.close()
 
     assert len(states.reserves) + len(states.v3) >= 100
-    assert blocks >= 15 and applied >= blocks
+    assert blocks >= 15 and applied >= 15  # a block whose transaction reverted has no log
     assert requests <= 2 * blocks + (20 - blocks)  # a step that finds no new block: one
     assert methods == {"eth_getBlockByNumber", "eth_getLogs"}
     for address, followed in states.v3.items():

@@ -3,6 +3,8 @@ ends equal to a fresh read at the new head, and quotes equal the chain's own the
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from held import HELD, equals_a_fresh_read, hold_pools
 from web3 import Web3
@@ -22,22 +24,19 @@ async def test_a_reorg_is_found_and_repaired(engine, devchain, oracle, new_block
     market = Market(devchain, seed=new_blocks)
     fund(market.w3, devchain, market.trader)
     await follower.step()
+    fork = w3.eth.block_number
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-    for _ in range(3):
-        market.swap()
+    mine(market, w3, fork + 3)
     await follower.step()
     old_branch = state.head
 
-    w3.provider.make_request("evm_revert", [snapshot])
-    other = Market(devchain, seed=100 + new_blocks)
-    for _ in range(50):  # a swap that would revert mines nothing
-        if w3.eth.block_number >= old_branch.number - 3 + new_blocks:
-            break
-        other.swap()
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"] is True
+    mine(Market(devchain, seed=100 + new_blocks), w3, fork + new_blocks)
     await follower.step()
 
+    assert old_branch.number == fork + 3
     assert follower.reorgs == 1
-    assert state.head.number >= old_branch.number - 3 + new_blocks  # on the new branch
+    assert state.head.number >= fork + new_blocks  # on the new branch
     assert state.head.hash == w3.eth.get_block(state.head.number)["hash"].to_0x_hex()
     assert await equals_a_fresh_read(state)
     for quote, (a, b) in zip(await state.quote_many(requests), HELD, strict=True):
@@ -45,3 +44,17 @@ async def test_a_reorg_is_found_and_repaired(engine, devchain, oracle, new_block
         assert quote.amount_out_raw == oracle.best(
             a, b, quote.amount_in_raw, quote.block_number, v2_then_v3=True
         )
+
+
+def mine(market: Market, w3: Web3, head: int) -> None:
+    """Swaps until the chain reaches `head` (a swap that would revert mines nothing)."""
+    for _ in range(60):
+        if w3.eth.block_number >= head:
+            return
+        before = w3.eth.block_number
+        market.swap()
+        for _ in range(100):  # anvil answers a transaction before its block is mined
+            if w3.eth.block_number != before:
+                break
+            time.sleep(0.01)
+    raise AssertionError(f"the market could not mine up to block {head}")

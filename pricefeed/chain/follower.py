@@ -26,6 +26,7 @@ from pricefeed.errors import PricefeedError
 from pricefeed.rpc import Block
 
 log = logging.getLogger(__name__)
+MIN_POLL = 1.0  # seconds: on faster chains one eth_getLogs covers several blocks
 
 
 class Follower:
@@ -59,12 +60,13 @@ class Follower:
                     await self.persist(self.state)
                 self.last_error = ""
             except PricefeedError as e:
+                if e.message != self.last_error:  # once per cause, not once a block
+                    log.warning("%s: following paused: %s", self.state.name, e.message)
                 self.last_error = e.message
-                log.warning("%s: following paused: %s", self.state.name, e.message)
             except Exception as e:  # the loop outlives any one failure
                 self.last_error = f"{type(e).__name__}: {e}"
                 log.exception("%s: follower step failed", self.state.name)
-            await asyncio.sleep(self.settings.block_time)
+            await asyncio.sleep(max(self.settings.block_time, MIN_POLL))
 
     async def step(self) -> int:
         """Move the state to the head; returns the logs applied."""

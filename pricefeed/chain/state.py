@@ -12,9 +12,10 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from itertools import combinations
 from typing import TYPE_CHECKING
 
-from pricefeed.chain.v3math import MathError, V3Pool, WordNotLoaded, swap_exact_input
+from pricefeed.chain.v3math import Bitmap, MathError, V3Pool, WordNotLoaded, swap_exact_input
 from pricefeed.chain.v3state import (
     RunAt,
     RunCode,
@@ -58,6 +59,9 @@ class PoolStates:
         self.reserves: dict[str, tuple[int, int]] = {}
         self.v3: dict[str, V3Pool] = {}
         self.changed: set[str] = set()  # pools changed since the store last took them
+        self.evicted: set[str] = set()  # pools let go since the store last took them
+        self.evictions = 0  # pools let go, ever
+        self.used: dict[str, None] = {}  # held pools, least recently priced first
         self.word_loads = 0  # round trips spent on tick words a swap reached
         self.lock = asyncio.Lock()
 
@@ -69,8 +73,9 @@ class PoolStates:
         """The pools with state to follow."""
         return [*self.reserves, *self.v3]
 
-    async def read(self, pools: list[Pool]) -> None:
-        """Read these pools at the states' block (the caller holds the lock)."""
+    async def read(self, pools: list[Pool]) -> list[Pool]:
+        """Read these pools at the states' block (the caller holds the lock); returns those
+        that could not be read there (created since, or not pools): they are not held."""
         v2 = [p.address for p in pools if p.venue in self.fees_bps]
         v3 = [p.address for p in pools if p.venue not in self.fees_bps]
         reserves, read_v3 = await asyncio.gather(
@@ -78,11 +83,26 @@ class PoolStates:
             self._read_v3(v3),
         )
         for address, (ok, data) in zip(v2, reserves, strict=True):
-            if ok:
+            if ok and len(data) >= 96:  # a call to no code succeeds with nothing
                 self.reserves[address] = GET_RESERVES.decode(data)[:2]
         self.v3.update(read_v3)
-        self.pools.update((p.address, p) for p in pools)
-        self.changed.update(p.address for p in pools)
+        read = [p for p in pools if p.address in self.reserves or p.address in self.v3]
+        self.pools.update((p.address, p) for p in read)
+        self.changed.update(p.address for p in read)
+        self.used.update((p.address, None) for p in read)
+        self.evicted.difference_update(p.address for p in read)
+        return [p for p in pools if p.address not in self.pools]
+
+    def evict(self, keep: int) -> None:
+        """Let go of the least recently priced pools beyond `keep` (read again if wanted)."""
+        for address in list(self.used)[: max(0, len(self.used) - keep)]:
+            del self.used[address]
+            self.pools.pop(address, None)
+            self.reserves.pop(address, None)
+            self.v3.pop(address, None)
+            self.changed.discard(address)
+            self.evicted.add(address)
+            self.evictions += 1
 
     async def _read_v3(self, addresses: list[str]) -> dict[str, V3Pool]:
         if addresses and self.run_code is not None:
@@ -97,6 +117,8 @@ class PoolStates:
     async def out(self, hop: Hop, amount: int) -> int | None:
         """What `amount` of hop.token_in buys in this pool, or None where it cannot trade."""
         pool, zero_for_one = hop.pool, hop.token_in == hop.pool.token0
+        if self.used.pop(pool.address, 0) is None:  # now the most recently priced
+            self.used[pool.address] = None
         if pool.venue in self.fees_bps:
             if pool.address not in self.reserves:
                 return None
@@ -133,9 +155,12 @@ class ChainState:
     as the state is, and the cache calls it stale.
     """
 
-    def __init__(self, quoter: Quoter, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, quoter: Quoter, clock: Callable[[], float] = time.time, max_pools: int = 20_000
+    ):
         self.quoter = quoter
         self.clock = clock
+        self.max_pools = max_pools  # held at most; the least recently priced go first
         self.states = PoolStates(
             quoter.call_at,
             "latest",
@@ -189,12 +214,13 @@ class ChainState:
             await self._learn(requests)
         q = self.quoter
         routes = [q.routes(r.token_in.address, r.token_out.address) for r in requests]
-        missing = {h.pool for rs in routes for route in rs for h in route}
-        missing = {p for p in missing if p.address not in self.states.pools}
-        if missing or self.head is None:
-            await self.load(list(missing), head)
-        for _ in range(3):  # a block applied while words were read: price again at it
-            head, answers = self.head, []
+        needed = {h.pool for rs in routes for route in rs for h in route}
+        # priced again when a block was applied, or a pool let go, while words were read
+        for _ in range(3):
+            missing = [p for p in needed if p.address not in self.states.pools]
+            if missing or self.head is None:
+                await self.load(missing, head)
+            head, evictions, answers = self.head, self.states.evictions, []
             for request, candidates in zip(requests, routes, strict=True):
                 best = None
                 for hops in candidates:
@@ -202,7 +228,7 @@ class ChainState:
                     if out is not None and (best is None or out > best[0]):
                         best = (out, hops)
                 answers.append(q.answer(request, best, len(candidates), head, self.confirmed_at))
-            if self.head == head:
+            if self.head == head and self.states.evictions == evictions:
                 break
         if self.on_quotes is not None:
             self.on_quotes(
@@ -248,24 +274,46 @@ class ChainState:
         except UpstreamUnavailable as e:
             log.info("%s: pool look-ups wait for the chain: %s", self.name, e)
 
+    async def warm(self) -> int:
+        """Find and load the pools of every pair of configured tokens (the hubs among them):
+        one round trip of factory look-ups, one of reads. Returns the pools held."""
+        chain = self.quoter.chain
+        tokens = sorted({chain.token(t.symbol).address for t in chain.settings.tokens})
+        pairs = {sort_pair(a, b) for a, b in combinations(tokens, 2)}
+        head, _ = await asyncio.gather(
+            self._latest(), self.quoter.book.learn(pairs, self.quoter.call_latest)
+        )
+        pools = {p for a, b in pairs for p in self.quoter.book.pools(a, b)}
+        await self.load(list(pools), head)
+        return len(self.states.pools)
+
     async def _latest(self) -> Block:
         raw = await self.quoter.rpc.request("eth_getBlockByNumber", ["latest", False])
         return Block(int(raw["number"], 16), raw["hash"])
 
     async def load(self, pools: list[Pool], head: Block | None = None) -> None:
         """Read these pools' state at the held block (or at the head, `head` if known, when
-        nothing is held yet): one round trip."""
+        nothing is held yet): one round trip. A pool the held block does not have yet (just
+        created) is read again once the state has caught up with the head."""
+        unread = await self._read(pools, head)
+        if unread and self.catch_up is not None:
+            await self.catch_up()
+            await self._read(unread)
+
+    async def _read(self, pools: list[Pool], head: Block | None = None) -> list[Pool]:
         async with self.states.lock:
             if self.head is None:
                 self.move_to(head or await self._latest())
             wanted = [p for p in pools if p.address not in self.states.pools]
-            if wanted:
-                await self.states.read(wanted)
-                self.loads += 1
-                for p in wanted:  # the venues' figures on the RPC page count pools read
-                    self.quoter.dex_calls[p.venue] += 1
-                    read = p.address in self.states.reserves or p.address in self.states.v3
-                    self.quoter.dex_failures[p.venue] += not read
+            if not wanted:
+                return []
+            unread = await self.states.read(wanted)
+            self.states.evict(self.max_pools)
+            self.loads += 1
+            for p in wanted:  # the venues' figures on the RPC page count pools read
+                self.quoter.dex_calls[p.venue] += 1
+                self.quoter.dex_failures[p.venue] += p in unread
+            return unread
 
     def restore(self, head: Block, confirmed_at: float, pools: dict[Pool, object]) -> None:
         """Take back state persisted earlier (see `Store.pool_states`): pools and their state
@@ -274,6 +322,7 @@ class ChainState:
         self.states.block = hex(head.number)
         for pool, state in pools.items():
             self.states.pools[pool.address] = pool
+            self.states.used[pool.address] = None
             if isinstance(state, V3Pool):
                 self.states.v3[pool.address] = state
             elif state is not None:
@@ -303,7 +352,10 @@ def state_to_json(state: V3Pool | Reserves | None) -> str | None:
                 "liquidity": state.liquidity,
                 "fee": state.fee,
                 "tickSpacing": state.tick_spacing,
-                "bitmap": state.bitmap,
+                "bitmap": dict(state.bitmap),
+                "zero": [state.bitmap.zero.start, state.bitmap.zero.stop]
+                if isinstance(state.bitmap, Bitmap)
+                else [0, 0],
                 "ticks": {t: [state.liquidity_gross[t], n] for t, n in state.liquidity_net.items()},
             }
         )
@@ -324,7 +376,9 @@ def state_from_json(text: str | None) -> V3Pool | Reserves | None:
         data["liquidity"],
         data["fee"],
         data["tickSpacing"],
-        bitmap={int(w): bits for w, bits in data["bitmap"].items()},
+        bitmap=Bitmap(
+            {int(w): bits for w, bits in data["bitmap"].items()}, zero=range(*data["zero"])
+        ),
         liquidity_net={t: net for t, (_, net) in ticks.items()},
         liquidity_gross={t: gross for t, (gross, _) in ticks.items()},
     )

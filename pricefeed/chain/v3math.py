@@ -244,6 +244,26 @@ def _word(bitmap: Mapping[int, int], word: int) -> int:
     return bitmap[word]
 
 
+class Bitmap(dict):
+    """Tick bitmap words held: those stored, and every word in `zero` (a span read and found
+    empty, kept as a range rather than thousands of zeros) that is not stored."""
+
+    def __init__(self, words=(), zero: range = range(0)):
+        super().__init__(words)
+        self.zero = zero
+
+    def __contains__(self, word) -> bool:
+        return dict.__contains__(self, word) or word in self.zero
+
+    def __missing__(self, word: int) -> int:
+        if word in self.zero:
+            return 0
+        raise KeyError(word)
+
+    def get(self, word, default=None):
+        return self[word] if word in self else default  # noqa: SIM401 (dict.get skips __missing__)
+
+
 # LiquidityMath
 
 
@@ -267,7 +287,7 @@ class V3Pool:
     liquidity: int
     fee: int
     tick_spacing: int
-    bitmap: dict[int, int] = field(default_factory=dict)  # word -> 256 bits
+    bitmap: dict[int, int] = field(default_factory=Bitmap)  # word -> 256 bits
     liquidity_net: dict[int, int] = field(default_factory=dict)  # initialized tick -> net
     liquidity_gross: dict[int, int] = field(default_factory=dict)  # initialized tick -> gross
 

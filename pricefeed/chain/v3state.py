@@ -14,7 +14,7 @@ from pathlib import Path
 
 from eth_abi import decode, encode
 
-from pricefeed.chain.v3math import V3Pool, WordNotLoaded, swap_exact_input
+from pricefeed.chain.v3math import Bitmap, V3Pool, WordNotLoaded, swap_exact_input
 from pricefeed.multicall import Call, Fn
 
 SLOT0 = Fn("slot0()", ["uint160", "int24", "uint16", "uint16", "uint16", "uint8", "bool"])
@@ -64,8 +64,8 @@ def _from_reader(data: bytes) -> V3Pool:
     sqrt_price, tick, liquidity, fee, spacing = decode(
         ["uint160", "int24", "uint128", "uint24", "int24"], head
     )
-    words, bitmaps, ticks, gross, net = decode(
-        ["int16[]", "uint256[]", "int24[]", "uint128[]", "int128[]"], body
+    low, high, words, bitmaps, ticks, gross, net = decode(
+        ["int256", "int256", "int16[]", "uint256[]", "int24[]", "uint128[]", "int128[]"], body
     )
     return V3Pool(
         sqrt_price,
@@ -73,7 +73,7 @@ def _from_reader(data: bytes) -> V3Pool:
         liquidity,
         fee,
         spacing,
-        bitmap=dict(zip(words, bitmaps, strict=True)),
+        bitmap=Bitmap(zip(words, bitmaps, strict=True), zero=range(low, high + 1)),
         liquidity_net=dict(zip(ticks, net, strict=True)),
         liquidity_gross=dict(zip(ticks, gross, strict=True)),
     )
@@ -92,7 +92,7 @@ async def read_v3_pools(addresses: list[str], run_at: RunAt, block: str) -> dict
     pools: dict[str, V3Pool] = {}
     for i, address in enumerate(addresses):
         mine = answers[i * len(getters) : (i + 1) * len(getters)]
-        if not all(ok for ok, _ in mine):
+        if not all(ok and data for ok, data in mine):  # no code there (yet): no pool
             continue
         (sqrt_price, tick, *_), (liquidity,), (fee,), (spacing,) = (
             f.decode(data) for f, (_, data) in zip(getters, mine, strict=True)

@@ -181,6 +181,7 @@ class Store:
         if state.head is None:
             return
         changed, state.states.changed = state.states.changed, set()
+        evicted, state.states.evicted = state.states.evicted, set()
         held = state.states
         rows = [
             {
@@ -204,6 +205,13 @@ class Store:
             async with self._write() as conn:
                 stmt = self._insert(chain_heads).values(head)
                 await conn.execute(stmt.on_conflict_do_update(index_elements=["chain"], set_=head))
+                if evicted:
+                    await conn.execute(
+                        pool_states.delete().where(
+                            pool_states.c.chain == state.name,
+                            pool_states.c.address.in_(list(evicted)),
+                        )
+                    )
                 if rows:
                     stmt = self._insert(pool_states)
                     await conn.execute(
@@ -215,6 +223,7 @@ class Store:
                     )
         except StoreUnavailable:
             state.states.changed |= changed
+            state.states.evicted |= evicted
             raise
 
     async def pool_states(self) -> dict[str, Restored]:

@@ -8,16 +8,26 @@ pragma solidity ^0.8.24;
 /// words around the tick; the ticks those words mark.
 /// Output: abi.encode(bytes[]) with, per pool, nothing (not a readable pool) or
 /// abi.encode(abi.encode(sqrtPriceX96, tick, liquidity, fee, tickSpacing),
-///            abi.encode(words, bitmaps, ticks, liquidityGross, liquidityNet)).
+///            abi.encode(low, high, words, bitmaps, ticks, liquidityGross, liquidityNet)):
+/// every word from low to high was read, and those not in `words` are zero.
 contract PoolReader {
     int24 private constant MIN_TICK = -887272;
     int24 private constant MAX_TICK = 887272;
-    uint256 private constant MAX_WIDEN = 32; // words: past them, a swap reads what it reaches
+    uint256 private constant PER_POOL = 1_000_000; // gas kept back for each pool still to read
+
+    struct Reading {
+        address pool;
+        int24 spacing;
+        uint256 reserve; // gas kept back for the pools still to read
+        int256 first; // the first word of the core: those within `side` of the tick's word
+        int256 low; // every word from low to high is read
+        int256 high;
+    }
 
     constructor(address[] memory pools, int16 wordsEachSide) {
         bytes[] memory out = new bytes[](pools.length);
         for (uint256 i = 0; i < pools.length; ++i) {
-            out[i] = readPool(pools[i], wordsEachSide);
+            out[i] = readPool(pools[i], wordsEachSide, (pools.length - i) * PER_POOL);
         }
         bytes memory encoded = abi.encode(out);
         assembly {
@@ -25,7 +35,11 @@ contract PoolReader {
         }
     }
 
-    function readPool(address pool, int16 wordsEachSide) private view returns (bytes memory) {
+    function readPool(address pool, int16 wordsEachSide, uint256 reserve)
+        private
+        view
+        returns (bytes memory)
+    {
         (bool ok, bytes memory slot0) = pool.staticcall(abi.encodeWithSignature("slot0()"));
         if (!ok || slot0.length < 64 || pool.code.length == 0) {
             return "";
@@ -39,55 +53,107 @@ contract PoolReader {
             abi.decode(get(pool, abi.encodeWithSignature("fee()")), (uint24)),
             spacing
         );
-        return abi.encode(head, readLiquidity(pool, tick, spacing, wordsEachSide));
+        Reading memory r = Reading(pool, spacing, reserve, 0, 0, 0);
+        return abi.encode(head, readLiquidity(r, compress(tick, spacing), uint256(int256(wordsEachSide))));
     }
 
-    function readLiquidity(address pool, int24 tick, int24 spacing, int16 eachSide)
+    function readLiquidity(Reading memory r, int256 compressed, uint256 side)
         private
         view
         returns (bytes memory)
     {
-        (int16[] memory words, uint256[] memory bitmaps) = readWords(pool, tick, spacing, eachSide);
+        (int16[] memory words, uint256[] memory bitmaps) = readWords(r, compressed, side);
         (int24[] memory ticks, uint128[] memory gross, int128[] memory net) =
-            readTicks(pool, spacing, words, bitmaps);
-        return abi.encode(words, bitmaps, ticks, gross, net);
+            readTicks(r, words, bitmaps);
+        return abi.encode(r.low, r.high, words, bitmaps, ticks, gross, net);
     }
 
-    /// The words within `eachSide` of the tick's word, widened in each direction with no
-    /// initialized tick in it to the first word that has one (at most MAX_WIDEN words further,
-    /// and not past the tick range), so that a swap through a thin or empty stretch finds its
-    /// next tick in what was read.
-    function readWords(address pool, int24 tick, int24 spacing, int16 eachSide)
+    /// The nonzero words from `r.low` to `r.high`: the words within `side` of the tick's
+    /// word, widened in each direction with no initialized tick in it to the first word that
+    /// has one (or the end of the tick range), while more than the reserve of gas is left for
+    /// the pools still to read. Every word from low to high not returned is zero.
+    function readWords(Reading memory r, int256 compressed, uint256 side)
         private
         view
-        returns (int16[] memory words, uint256[] memory bitmaps)
+        returns (int16[] memory, uint256[] memory)
     {
-        int256 center = compress(tick, spacing) >> 8;
-        int256 low = widen(pool, center, center - eachSide, compress(MIN_TICK, spacing) >> 8, -1);
-        int256 high = widen(pool, center, center + eachSide, compress(MAX_TICK, spacing) >> 8, 1);
-        uint256 n = uint256(high - low) + 1;
-        words = new int16[](n);
-        bitmaps = new uint256[](n);
-        for (uint256 j = 0; j < n; ++j) {
-            words[j] = int16(low + int256(j));
-            bitmaps[j] = bitmap(pool, words[j]);
+        (uint256[] memory core, bool below, bool above) = readCore(r.pool, compressed, side);
+        r.first = (compressed >> 8) - int256(side);
+        r.low = r.first;
+        r.high = r.first + int256(core.length) - 1;
+        if (!below) {
+            r.low = widen(r, r.low, compress(MIN_TICK, r.spacing) >> 8, -1);
         }
+        if (!above) {
+            r.high = widen(r, r.high, compress(MAX_TICK, r.spacing) >> 8, 1);
+        }
+        return collect(r, core);
     }
 
-    function widen(address pool, int256 center, int256 edge, int256 end, int256 step)
+    /// The words within `side` of the tick's word, and whether they hold an initialized tick
+    /// at or below the tick (for a swap down) and above it (for a swap up).
+    function readCore(address pool, int256 compressed, uint256 side)
+        private
+        view
+        returns (uint256[] memory core, bool below, bool above)
+    {
+        int256 center = compressed >> 8;
+        core = new uint256[](2 * side + 1);
+        for (uint256 j = 0; j < core.length; ++j) {
+            core[j] = bitmap(pool, center - int256(side) + int256(j));
+            below = below || (j < side && core[j] != 0);
+            above = above || (j > side && core[j] != 0);
+        }
+        uint256 bit = uint256(compressed - (center << 8));
+        uint256 atOrBelow = bit == 255 ? type(uint256).max : (1 << (bit + 1)) - 1;
+        below = below || core[side] & atOrBelow != 0;
+        above = above || core[side] & ~atOrBelow != 0;
+    }
+
+    /// From `edge` on by `step` to the first word with an initialized tick, or to `end`, or as
+    /// far as the gas above the reserve reaches; every word passed over is zero.
+    function widen(Reading memory r, int256 edge, int256 end, int256 step)
         private
         view
         returns (int256)
     {
-        for (int256 w = center; w != edge + step; w += step) {
-            if (bitmap(pool, int16(w)) != 0) {
-                return edge;
+        while (edge != end && gasleft() > r.reserve) {
+            edge += step;
+            if (bitmap(r.pool, edge) != 0) {
+                break;
             }
         }
-        for (uint256 i = 0; i < MAX_WIDEN && edge != end && bitmap(pool, int16(edge)) == 0; ++i) {
-            edge += step;
-        }
         return edge;
+    }
+
+    /// The nonzero words: those of the core, and the words the widening stopped at.
+    function collect(Reading memory r, uint256[] memory core)
+        private
+        view
+        returns (int16[] memory words, uint256[] memory bitmaps)
+    {
+        uint256 lowBits = r.low < r.first ? bitmap(r.pool, r.low) : 0;
+        uint256 highBits = r.high >= r.first + int256(core.length) ? bitmap(r.pool, r.high) : 0;
+        uint256 n = (lowBits != 0 ? 1 : 0) + (highBits != 0 ? 1 : 0);
+        for (uint256 j = 0; j < core.length; ++j) {
+            n += core[j] != 0 ? 1 : 0;
+        }
+        words = new int16[](n);
+        bitmaps = new uint256[](n);
+        uint256 k;
+        if (lowBits != 0) {
+            (words[k], bitmaps[k]) = (int16(r.low), lowBits);
+            k++;
+        }
+        for (uint256 j = 0; j < core.length; ++j) {
+            if (core[j] != 0) {
+                (words[k], bitmaps[k]) = (int16(r.first + int256(j)), core[j]);
+                k++;
+            }
+        }
+        if (highBits != 0) {
+            (words[k], bitmaps[k]) = (int16(r.high), highBits);
+        }
     }
 
     function compress(int24 tick, int24 spacing) private pure returns (int256 compressed) {
@@ -97,11 +163,21 @@ contract PoolReader {
         }
     }
 
-    function bitmap(address pool, int16 word) private view returns (uint256) {
-        return abi.decode(get(pool, abi.encodeWithSignature("tickBitmap(int16)", word)), (uint256));
+    /// tickBitmap(word) through scratch space: the widening reads thousands of words, and
+    /// memory allocated for each call would never be freed.
+    function bitmap(address pool, int256 word) private view returns (uint256 bits) {
+        assembly ("memory-safe") {
+            mstore(0, shl(224, 0x5339c296)) // tickBitmap(int16)
+            mstore(4, word)
+            if iszero(and(staticcall(gas(), pool, 0, 36, 0, 32), eq(returndatasize(), 32))) {
+                revert(0, 0)
+            }
+            bits := mload(0)
+        }
     }
 
-    function readTicks(address pool, int24 spacing, int16[] memory words, uint256[] memory bitmaps)
+    /// The liquidity of every tick the words mark.
+    function readTicks(Reading memory r, int16[] memory words, uint256[] memory bitmaps)
         private
         view
         returns (int24[] memory ticks, uint128[] memory gross, int128[] memory net)
@@ -121,9 +197,9 @@ contract PoolReader {
                 if (bitmaps[j] >> b & 1 == 0) {
                     continue;
                 }
-                ticks[k] = int24((int256(words[j]) * 256 + int256(b)) * spacing);
+                ticks[k] = int24((int256(words[j]) * 256 + int256(b)) * r.spacing);
                 (gross[k], net[k]) = abi.decode(
-                    get(pool, abi.encodeWithSignature("ticks(int24)", ticks[k])), (uint128, int128)
+                    get(r.pool, abi.encodeWithSignature("ticks(int24)", ticks[k])), (uint128, int128)
                 );
                 k++;
             }
