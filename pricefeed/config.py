@@ -97,6 +97,9 @@ class ChainSettings(_Section):
     ] = 50_000_000
     max_quotes_per_call: Annotated[int, doc("quotes that share one multicall", ge=1, le=1000)] = 50
     block_time: Annotated[float, doc("seconds between blocks", gt=0)] = 12
+    ws_url: Annotated[
+        str, doc("WebSocket endpoint: new heads by eth_subscribe instead of polling (optional)")
+    ] = ""
     max_log_blocks: Annotated[
         int, doc("most blocks one eth_getLogs spans (longer spans are split)", ge=1)
     ] = 1000

@@ -19,7 +19,7 @@ from pricefeed.errors import NoRoute
 
 @pytest.mark.parametrize(("a", "b"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
 @settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
 async def test_quote_is_the_best_on_chain_answer_to_the_wei(engine, devchain, oracle, a, b, data):

@@ -12,7 +12,7 @@ from pricefeed.errors import NoRoute
 
 
 @pytest.mark.parametrize(("a", "b"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
-@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 async def test_a_state_quote_is_the_best_route_on_chain(engine, devchain, oracle, a, b, data):
     amount = data.draw(raw_amounts(devchain.decimals[a]))

@@ -22,7 +22,8 @@ from pricefeed.chain.v3math import (
 )
 from pricefeed.chain.v3state import quote_exact_input, read_v3_pool
 from pricefeed.devchain.build import uniswap_artifact
-from pricefeed.devchain.deploy import POOLS
+from pricefeed.devchain.deploy import POOLS, fund
+from pricefeed.devchain.market import Market
 
 V3_POOLS = [p for p in POOLS if p.dex == "v3"]
 STATES: dict = {}
@@ -53,6 +54,11 @@ def test_the_tick_of_a_ratio_is_the_greatest_at_or_below_it(tick):
 
 @pytest.fixture(scope="module")
 def quoterv2(devchain):
+    """QuoterV2, on pools a random market has swapped through and minted and burned in."""
+    market = Market(devchain, seed=9)
+    fund(market.w3, devchain, market.trader)
+    for _ in range(10):
+        market.swap(), market.mint(), market.swap(), market.burn()
     w3 = Web3(Web3.HTTPProvider(devchain.url))
     return w3, w3.eth.contract(devchain.quoter, abi=uniswap_artifact("QuoterV2").abi)
 

@@ -19,14 +19,18 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
+from web3 import AsyncWeb3, WebSocketProvider
+
 from pricefeed.chain.logs import apply_logs, fetch_logs
 from pricefeed.chain.state import ChainState, PoolStates
 from pricefeed.chain.v3state import load_words_of
 from pricefeed.errors import PricefeedError
 from pricefeed.rpc import Block
+from pricefeed.rpc.redact import scrub
 
 log = logging.getLogger(__name__)
 MIN_POLL = 1.0  # seconds: on faster chains one eth_getLogs covers several blocks
+RESUBSCRIBE_AFTER = 30  # head reads by polling before the WebSocket is tried again
 
 
 class Follower:
@@ -45,28 +49,64 @@ class Follower:
         self.persist = persist  # writes what changed, after each step
         self._checked_at = time.monotonic()
         self.steps = self.logs = self.reorgs = 0
+        self.subscribed = False  # new heads arrive over the chain's WebSocket
         self.checks = self.disagreements = 0
         self.last_error = ""
 
     async def run(self) -> None:
-        """Follow until cancelled: a step per block time; failures wait for the next."""
+        """Follow until cancelled: new heads from `eth_subscribe` where the chain has a
+        WebSocket URL, else (and while the socket is down) a head read per block time."""
         while True:
-            try:
-                await self.step()
-                if time.monotonic() - self._checked_at >= self.check_interval:
-                    self._checked_at = time.monotonic()
-                    await self.check()
-                if self.persist is not None:
-                    await self.persist(self.state)
-                self.last_error = ""
-            except PricefeedError as e:
-                if e.message != self.last_error:  # once per cause, not once a block
-                    log.warning("%s: following paused: %s", self.state.name, e.message)
-                self.last_error = e.message
-            except Exception as e:  # the loop outlives any one failure
-                self.last_error = f"{type(e).__name__}: {e}"
-                log.exception("%s: follower step failed", self.state.name)
+            if self.settings.ws_url:
+                try:
+                    await self._subscribed()
+                except Exception as e:  # refused or dropped: poll a while, then subscribe again
+                    self._failed(e)
+            await self._polling(RESUBSCRIBE_AFTER if self.settings.ws_url else None)
+
+    async def _polling(self, rounds: int | None) -> None:
+        while rounds is None or rounds > 0:
+            await self._after(self.step())
             await asyncio.sleep(max(self.settings.block_time, MIN_POLL))
+            rounds = None if rounds is None else rounds - 1
+
+    async def _subscribed(self) -> None:
+        """Steps driven by the heads the node pushes: per block one eth_getLogs, no head read."""
+        async with AsyncWeb3(WebSocketProvider(self.settings.ws_url)) as w3:
+            await w3.eth.subscribe("newHeads")
+            self.subscribed = True
+            try:
+                async for message in w3.socket.process_subscriptions():
+                    header = message["result"]
+                    head = Block(header["number"], header["hash"].to_0x_hex())
+                    await self._after(self._on_head(head, header["parentHash"].to_0x_hex()))
+            finally:
+                self.subscribed = False
+
+    async def _on_head(self, head: Block, parent: str) -> int:
+        async with self.state.states.lock:
+            self.steps += 1
+            return await self._advance(head, parent)
+
+    async def _after(self, step: Awaitable[int]) -> None:
+        """Run a step, then the consistency check when due and the persisting; a failure is
+        noted and the next step tries again."""
+        try:
+            await step
+            if time.monotonic() - self._checked_at >= self.check_interval:
+                self._checked_at = time.monotonic()
+                await self.check()
+            if self.persist is not None:
+                await self.persist(self.state)
+            self.last_error = ""
+        except Exception as e:  # the loop outlives any one failure
+            self._failed(e)
+
+    def _failed(self, e: Exception) -> None:
+        message = e.message if isinstance(e, PricefeedError) else scrub(f"{type(e).__name__}: {e}")
+        if message != self.last_error:  # once per cause, not once a block
+            log.warning("%s: following paused: %s", self.state.name, message)
+        self.last_error = message
 
     async def step(self) -> int:
         """Move the state to the head; returns the logs applied."""

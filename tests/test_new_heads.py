@@ -1,0 +1,55 @@
+"""With a WebSocket URL, new heads arrive by eth_subscribe: following costs one eth_getLogs a
+block over HTTP and no head read, and ends equal to a fresh read."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+from conftest import via
+from held import equals_a_fresh_read, hold_pools
+from web3 import Web3
+
+from pricefeed.devchain.deploy import fund
+from pricefeed.devchain.market import Market
+from pricefeed.engine import QuoteEngine
+
+
+async def test_new_heads_over_the_socket_drive_the_follower(settings, devchain, proxy):
+    recorder = proxy()
+    s = via(settings, [recorder.url])
+    chain = msgspec.structs.replace(
+        s.chains["devchain"], ws_url=devchain.url.replace("http://", "ws://")
+    )
+    engine = QuoteEngine(msgspec.structs.replace(s, chains={"devchain": chain}))
+    w3 = Web3(Web3.HTTPProvider(devchain.url))
+    try:
+        state, _ = await hold_pools(engine)
+        follower = engine.followers()["devchain"]
+        market = Market(devchain, seed=21)
+        fund(market.w3, devchain, market.trader)
+        await follower.step()  # at the head before the socket takes over
+        running = asyncio.create_task(follower.run())
+        for _ in range(200):
+            if follower.subscribed:
+                break
+            await asyncio.sleep(0.02)
+        recorder.reset_counts()
+        first = w3.eth.block_number
+        for _ in range(8):
+            market.swap()
+            await asyncio.sleep(0.05)
+        for _ in range(200):
+            if state.head.number >= w3.eth.block_number:
+                break
+            await asyncio.sleep(0.05)
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        blocks = state.head.number - first
+
+        assert follower.subscribed is False and blocks >= 6
+        assert recorder.methods["eth_getBlockByNumber"] == 0  # the heads came over the socket
+        assert 1 <= recorder.methods["eth_getLogs"] <= blocks
+        assert await equals_a_fresh_read(state)
+    finally:
+        await engine.close()
