@@ -54,10 +54,13 @@ class PoolBook:
         for a, b in {sort_pair(a, b) for a, b in pairs if a != b}:
             known = self._pairs.get((a, b), {})
             for venue in self.venues:
-                for lookup in venue.pool_lookups(a, b):
-                    pool, checked = known.get((lookup.venue, lookup.fee), (None, -1e18))
+                due = set()
+                for key in venue.lookup_keys():  # on every quote: no call is encoded here
+                    pool, checked = known.get(key, (None, -1e18))
                     if pool is None and now - checked >= self.miss_ttl:
-                        wanted.append(lookup)
+                        due.add(key)
+                if due:
+                    wanted += [x for x in venue.pool_lookups(a, b) if (x.venue, x.fee) in due]
         return wanted
 
     async def learn(self, pairs: Iterable[tuple[str, str]], run_calls: RunCalls) -> None:

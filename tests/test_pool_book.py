@@ -25,3 +25,18 @@ async def test_pools_are_found_by_pair_and_the_least_used_pairs_are_forgotten(en
     assert len(book) == 3
     assert book.pools(t["WETH"], t["USDC"]) == []  # the least recently used went
     assert book.pools(t["LINK"], t["USDC"])
+
+
+async def test_a_known_pair_needs_no_look_up_and_every_venue_names_its_look_ups(engine, devchain):
+    t = devchain.tokens
+    quoter = engine.quoter(engine.chains.get("devchain"))
+    book = PoolBook(list(quoter.venues.values()))
+    pair = (t["WETH"], t["USDC"])
+
+    wanted = book.wanted([pair])
+    await book.learn([pair], quoter.call_latest)
+
+    assert {(x.venue, x.fee) for x in wanted} == {
+        key for venue in quoter.venues.values() for key in venue.lookup_keys()
+    }
+    assert book.wanted([pair]) == [] and book.wanted([pair[::-1]]) == []

@@ -244,6 +244,24 @@ def _word(bitmap: Mapping[int, int], word: int) -> int:
     return bitmap[word]
 
 
+def _past_empty_words(bitmap: Mapping[int, int], tick: int, spacing: int, lte: bool) -> int:
+    """`tick`, or, when the words from its own on are a known-empty span, a tick in the last
+    of them (its last tick going down, its first going up, so that the next search stays in
+    that word): nothing is initialized in between."""
+    zero = getattr(bitmap, "zero", None)
+    word = (tick // spacing) >> 8
+    if not zero or word not in zero or dict.get(bitmap, word):  # type: ignore[arg-type]
+        return tick
+    step = -1 if lte else 1
+    edge = zero.start if lte else zero.stop - 1
+    for stored, bits in bitmap.items():  # a few words: those with initialized ticks
+        if bits and (stored - word) * step > 0 and (edge - stored) * step >= 0:
+            edge = stored - step
+    if edge == word:
+        return tick
+    return ((edge << 8) + 255) * spacing if lte else (edge << 8) * spacing
+
+
 class Bitmap(dict):
     """Tick bitmap words held: those stored, and every word in `zero` (a span read and found
     empty, kept as a range rather than thousands of zeros) that is not stored."""
@@ -331,9 +349,15 @@ def swap_exact_input(pool: V3Pool, zero_for_one: bool, amount_in: int) -> tuple[
             pool.bitmap, tick, pool.tick_spacing, zero_for_one
         )
         # With no liquidity a step only moves the price: go straight on to the next
-        # initialized tick (or the bound) instead of one bitmap word per step. Same result.
+        # initialized tick (or the bound) instead of one bitmap word per step, and over a span
+        # of words known to be empty in one go. Same result.
         while liquidity == 0 and not initialized and MIN_TICK < tick_next < MAX_TICK:
-            tick = tick_next - 1 if zero_for_one else tick_next
+            tick = _past_empty_words(
+                pool.bitmap,
+                tick_next - 1 if zero_for_one else tick_next,
+                pool.tick_spacing,
+                zero_for_one,
+            )
             tick_next, initialized = next_initialized_tick_within_one_word(
                 pool.bitmap, tick, pool.tick_spacing, zero_for_one
             )

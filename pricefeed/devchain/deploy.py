@@ -31,6 +31,7 @@ class PoolSpec:
     fee: int | None = None  # V3 fee tier
     skew_bps: int = 0  # this pool prices `a` that much above the reference
     concentrated: bool = False  # add a deep narrow position around the price (V3 only)
+    beside: bool = False  # only positions above and below the price: no liquidity at it (V3)
 
 
 TOKENS = [
@@ -61,6 +62,8 @@ POOLS = [
     PoolSpec("v3", "UNI", "WETH", 300_000, fee=10000, skew_bps=50),
     PoolSpec("v2", "LINK", "USDC", 100_000),
     PoolSpec("v3", "LINK", "WETH", 400_000, fee=3000, skew_bps=25),
+    # A pool whose price sits between positions: a swap crosses empty words to reach them.
+    PoolSpec("v3", "WBTC", "DAI", 200_000, fee=3000, skew_bps=-40, beside=True),
     # Pools that exist but hold nothing: a quote must treat them as misses.
     PoolSpec("v2", "WBTC", "USDC", 0),
     PoolSpec("v3", "LINK", "USDC", 0, fee=500),
@@ -223,7 +226,10 @@ def _add_pool(w3: Web3, d: Deployment, me: str, contracts: dict, spec: PoolSpec)
         d.position_manager, abi=uniswap_artifact("NonfungiblePositionManager").abi
     )
     tick = math.floor(math.log(amount1 / amount0, 1.0001))
-    for lower, upper, share in v3_layout(tick, TICK_SPACING[spec.fee], spec.concentrated):
+    layout = v3_layout(tick, TICK_SPACING[spec.fee], spec.concentrated)
+    if spec.beside:
+        layout = [(lo, hi, share) for lo, hi, share in layout if not lo <= tick < hi]
+    for lower, upper, share in layout:
         # one-sided ranges take only the token they hold; the other amount is left unspent
         params = (
             t0,

@@ -53,6 +53,10 @@ class Venue(ABC):
     @abstractmethod
     def pool_from_lookup(self, lookup: PoolLookup, data: bytes) -> Pool | None: ...
 
+    @abstractmethod
+    def lookup_keys(self) -> list[tuple[str, int | None]]:
+        """(venue, fee) of each pool a token pair can have here, as `pool_lookups` names them."""
+
     def state_call(self, pool: Pool) -> Call | None:
         """A call reading what `out_from_state` needs; None if this venue cannot price off-chain."""
         return None

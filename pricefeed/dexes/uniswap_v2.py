@@ -26,6 +26,9 @@ class UniswapV2(Venue):
         call = GET_PAIR.call(self.factory, token0, token1)
         return [PoolLookup(self.name, token0, token1, None, call)]
 
+    def lookup_keys(self) -> list[tuple[str, int | None]]:
+        return [(self.name, None)]
+
     def pool_from_lookup(self, lookup: PoolLookup, data: bytes) -> Pool | None:
         (address,) = GET_PAIR.decode(data)
         if int(address, 16) == 0:

@@ -36,6 +36,9 @@ class UniswapV3(Venue):
             for fee in self.fees
         ]
 
+    def lookup_keys(self) -> list[tuple[str, int | None]]:
+        return [(self.name, fee) for fee in self.fees]
+
     def pool_from_lookup(self, lookup: PoolLookup, data: bytes) -> Pool | None:
         (address,) = GET_POOL.decode(data)
         if int(address, 16) == 0:
