@@ -48,7 +48,8 @@ async def test_new_heads_over_the_socket_drive_the_follower(settings, devchain, 
         blocks = state.head.number - first
 
         assert follower.subscribed is False and blocks >= 6
-        assert recorder.methods["eth_getBlockByNumber"] == 0  # the heads came over the socket
+        # the heads came over the socket: no read per block (one, if a head arrived past a gap)
+        assert recorder.methods["eth_getBlockByNumber"] <= 1
         assert 1 <= recorder.methods["eth_getLogs"] <= blocks
         assert await equals_a_fresh_read(state)
     finally:

@@ -207,9 +207,10 @@ def _add_pool(w3: Web3, d: Deployment, me: str, contracts: dict, spec: PoolSpec)
         return _add_empty_pool(w3, d, me, spec)
     if spec.dex == "v2":
         router = w3.eth.contract(d.v2_router, abi=uniswap_artifact("UniswapV2Router02").abi)
-        router.functions.addLiquidity(a, b, amount_a, amount_b, 0, 0, me, DEADLINE).transact(
-            {"from": me}
-        )
+        added = router.functions.addLiquidity(
+            a, b, amount_a, amount_b, 0, 0, me, DEADLINE
+        ).transact({"from": me})
+        w3.eth.wait_for_transaction_receipt(added)
         factory = w3.eth.contract(d.v2_factory, abi=uniswap_artifact("UniswapV2Factory").abi)
         return factory.functions.getPair(a, b).call()
 
@@ -217,10 +218,15 @@ def _add_pool(w3: Web3, d: Deployment, me: str, contracts: dict, spec: PoolSpec)
         [(a, amount_a), (b, amount_b)], key=lambda x: int(x[0], 16)
     )
     factory = w3.eth.contract(d.v3_factory, abi=uniswap_artifact("UniswapV3Factory").abi)
-    factory.functions.createPool(t0, t1, spec.fee).transact({"from": me})
+    # anvil answers a transaction before its block is mined: wait for the ones read next
+    w3.eth.wait_for_transaction_receipt(
+        factory.functions.createPool(t0, t1, spec.fee).transact({"from": me})
+    )
     pool_address = factory.functions.getPool(t0, t1, spec.fee).call()
     pool = w3.eth.contract(pool_address, abi=uniswap_artifact("UniswapV3Pool").abi)
-    pool.functions.initialize(math.isqrt((amount1 << 192) // amount0)).transact({"from": me})
+    w3.eth.wait_for_transaction_receipt(
+        pool.functions.initialize(math.isqrt((amount1 << 192) // amount0)).transact({"from": me})
+    )
 
     npm = w3.eth.contract(
         d.position_manager, abi=uniswap_artifact("NonfungiblePositionManager").abi
@@ -270,11 +276,16 @@ def _add_empty_pool(w3: Web3, d: Deployment, me: str, spec: PoolSpec) -> str:
     a, b = d.tokens[spec.a], d.tokens[spec.b]
     if spec.dex == "v2":
         factory = w3.eth.contract(d.v2_factory, abi=uniswap_artifact("UniswapV2Factory").abi)
-        factory.functions.createPair(a, b).transact({"from": me})
+        w3.eth.wait_for_transaction_receipt(
+            factory.functions.createPair(a, b).transact({"from": me})
+        )
         return factory.functions.getPair(a, b).call()
     factory = w3.eth.contract(d.v3_factory, abi=uniswap_artifact("UniswapV3Factory").abi)
-    factory.functions.createPool(a, b, spec.fee).transact({"from": me})
+    w3.eth.wait_for_transaction_receipt(
+        factory.functions.createPool(a, b, spec.fee).transact({"from": me})
+    )
     address = factory.functions.getPool(a, b, spec.fee).call()
     pool = w3.eth.contract(address, abi=uniswap_artifact("UniswapV3Pool").abi)
-    pool.functions.initialize(2**96).transact({"from": me})  # initialized, no liquidity
+    initialized = pool.functions.initialize(2**96).transact({"from": me})  # no liquidity
+    w3.eth.wait_for_transaction_receipt(initialized)
     return address
