@@ -117,15 +117,21 @@ class Quoter:
 
     async def learn_pools(self, requests: list[QuoteRequest]) -> Block:
         """The head block, and the pools of every direct pair and hub leg of these requests."""
-        hubs = [h.address for h in self.chain.hubs]
-        pairs = {(r.token_in.address, r.token_out.address) for r in requests}
-        pairs |= {(r.token_in.address, h) for r in requests for h in hubs}
-        pairs |= {(h, r.token_out.address) for r in requests for h in hubs}
+        pairs = self.legs(requests)
         # independent round trips: on a slow endpoint, waiting for both at once halves the wait
         block, _ = await asyncio.gather(
             self.rpc.latest_block(), self.book.learn(pairs, self.call_latest)
         )
         return block
+
+    def legs(self, requests: list[QuoteRequest]) -> set[tuple[str, str]]:
+        """The token pairs whose pools these requests' routes use: direct, and each hub leg."""
+        hubs = [h.address for h in self.chain.hubs]
+        pairs = set()
+        for r in requests:
+            a, b = r.token_in.address, r.token_out.address
+            pairs |= {(a, b), *((a, h) for h in hubs), *((h, b) for h in hubs)}
+        return pairs
 
     async def quote_many(self, requests: list[QuoteRequest]) -> list[Quote | PricefeedError]:
         """Quotes in request order; a request without any route gets a NoRoute in its place."""

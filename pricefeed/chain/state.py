@@ -247,12 +247,7 @@ class ChainState:
 
     def _pairs_wanted(self, requests: list[QuoteRequest]) -> set[tuple[str, str]]:
         """The token pairs (direct and hub legs) of these requests with look-ups to make."""
-        hubs = [h.address for h in self.quoter.chain.hubs]
-        pairs = set()
-        for r in requests:
-            a, b = r.token_in.address, r.token_out.address
-            pairs |= {(a, b), *((a, h) for h in hubs), *((h, b) for h in hubs)}
-        pairs = {sort_pair(a, b) for a, b in pairs if a != b}
+        pairs = {sort_pair(a, b) for a, b in self.quoter.legs(requests) if a != b}
         return pairs if self.quoter.book.wanted(pairs) else set()
 
     async def _learn(self, requests: list[QuoteRequest]) -> None:
