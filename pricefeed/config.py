@@ -121,8 +121,13 @@ class ServerSettings(_Section):
     port: Annotated[int, doc("HTTP port", ge=0, le=65535)] = 8000
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], doc("log level")] = "INFO"
     rate_limit: Annotated[
-        int, doc("quote requests per minute per client address; 0: no limit", ge=0)
-    ] = 1200
+        int,
+        doc(
+            "quote requests per minute per client address; 0: no limit (the default: one app "
+            "server may send hundreds a second; set it when the service is exposed)",
+            ge=0,
+        ),
+    ] = 0
     max_body_bytes: Annotated[
         int, doc("largest request body accepted, bytes (a full batch is about 20 KB)", ge=1024)
     ] = 65_536

@@ -69,6 +69,10 @@ class QuoteEngine:
             self._followers[chain.name] = follower
         return self._states[chain.name]
 
+    def held(self, chain_name: str) -> ChainState | None:
+        """The chain's state if it is in use, without making one (the hot path's look-up)."""
+        return self._states.get(chain_name)
+
     def states(self) -> dict[str, ChainState]:
         return dict(self._states)
 

@@ -1,9 +1,13 @@
-"""The lookup ladder: memory, then the store, then the chain; stale while it revalidates.
+"""The lookup ladder: the chain's held state, then memory and the store, then the chain.
 
-L1 hit, age <= TTL             -> "hit", no I/O at all
-age <= the tier's stale limit  -> "stale" at once; a refresh is queued
-too stale, nothing, or max_age -> fetched now (single-flight, batched), "miss"
-that fetch fails               -> the last known value, marked by its age; else 503
+pools held, state age <= TTL    -> computed from state (or the memo), "hit", no I/O at all
+... age <= the tier's stale limit -> the same, "stale" (the follower is behind or cut off)
+pools not held: L1 hit <= TTL   -> "hit"; within the stale limit "stale", a refresh queued
+too stale, nothing, or max_age  -> fetched now (pools loaded, single-flight, batched), "miss"
+that fetch fails                -> the last known value, marked by its age; else 503
+
+The memo is the L1: a quote computed from state is kept under its key and reused while the
+state is at the same block and was confirmed the head at the same time.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import msgspec
 from cachetools import LRUCache, TTLCache
@@ -247,6 +252,9 @@ class Feed:
         self, key: QuoteKey, request: QuoteRequest, max_age: float | None
     ) -> tuple[Served | None, Entry | None]:
         """The first rungs: served from memory or the store if fresh enough, else the entry."""
+        held = self._held(key, request, max_age)
+        if held is not None:
+            return held, None
         tier = self.tier(key[:3])
         now = self.clock()
         entry = self.l1.get(key)
@@ -264,6 +272,35 @@ class Feed:
         if known is not None:
             raise NoRoute(known)
         return None, entry
+
+    def _held(self, key: QuoteKey, request: QuoteRequest, max_age: float | None) -> Served | None:
+        """The answer from the chain's held state, computed once per block, with no I/O; None
+        when the pools are not held or the state is older than the caller (or the tier's
+        stale limit) accepts: then the fetch catches the state up first."""
+        state = self.engine.held(key[0])
+        if state is None or state.head is None:
+            return None
+        tier, now = self.tier(key[:3]), self.clock()
+        age = max(0.0, now - state.confirmed_at)
+        if age > tier.stale_limit or (max_age is not None and age > max_age):
+            return None
+        entry = self.l1.get(key)
+        if entry is not None and entry.quote.block_hash == state.head.hash:
+            if entry.fetched_at != state.confirmed_at:  # the same block, seen the head again
+                confirmed = datetime.fromtimestamp(state.confirmed_at, UTC)
+                quote = msgspec.structs.replace(entry.quote, fetched_at=confirmed)
+                entry = Entry(quote, state.confirmed_at)
+                self.l1.put(key, entry)
+        else:
+            answer = state.quote_held(request)
+            if answer is None:
+                return None
+            if isinstance(answer, PricefeedError):
+                raise answer
+            entry = Entry(answer, state.confirmed_at)
+            self.l1.put(key, entry)
+        cache = "hit" if age <= tier.ttl and state.caught_up else "stale"
+        return self._served(key, request, entry, cache, age, tier, now)
 
     async def _fetched(
         self, key: QuoteKey, request: QuoteRequest, entry: Entry | None, future: asyncio.Future

@@ -2,8 +2,10 @@
 together share the loading of the pools they need (one round of multicalls).
 
 Callers that ask within the same `window` (a couple of milliseconds) for quotes on one chain
-are batched into one `quote_many`; a caller asking for a key already in flight waits for that
-fetch instead of starting another.
+are batched into one `quote_many`, and while a batch is out, everything asked of that chain
+waits to go together in the next one: however many pairs arrive, a chain has at most one
+batch of look-ups and loads in flight and one gathering. A caller asking for a key already in
+flight waits for that fetch instead of starting another.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class Fetcher:
         self._inflight: dict[QuoteKey, asyncio.Future] = {}
         # by chain, and whether the batch insists on the head (refreshes) or not (look-ups)
         self._pending: dict[tuple[str, bool], list[tuple[QuoteKey, QuoteRequest, float]]] = {}
-        self._running: set[asyncio.Task] = set()
+        self._running: dict[tuple[str, bool], asyncio.Task] = {}  # the batch out, per group
         self.upstream_quotes = 0  # quotes asked of the chain, for metrics and tests
 
     def fetch(
@@ -46,16 +48,23 @@ class Fetcher:
         group = (key[0], fresh_within == 0)
         batch = self._pending.setdefault(group, [])
         batch.append((key, request, fresh_within if fresh_within is not None else float("inf")))
-        if len(batch) == 1:
+        if len(batch) == 1 and group not in self._running:
             asyncio.get_running_loop().call_later(self.window, self._start, group)
         return future
 
     def _start(self, group: tuple[str, bool]) -> None:
         batch = self._pending.pop(group, [])
-        if batch:
+        if batch and group not in self._running:
             task = asyncio.ensure_future(self._run(group[0], batch))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            self._running[group] = task
+            task.add_done_callback(lambda _: self._done(group))
+        elif batch:  # a batch went out meanwhile: these go after it
+            self._pending[group] = batch
+
+    def _done(self, group: tuple[str, bool]) -> None:
+        del self._running[group]
+        if group in self._pending:  # what gathered while the batch was out
+            self._start(group)
 
     async def _run(self, chain: str, batch: list[tuple[QuoteKey, QuoteRequest, float]]) -> None:
         state = self.engine.state(self.engine.chains.get(chain))

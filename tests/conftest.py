@@ -145,9 +145,13 @@ def service(settings, tmp_path):
         database: dict | None = None,
         sections: dict[str, dict] | None = None,  # any other settings table, e.g. metrics
         base_url: str = "http://testserver.local",
+        chain: dict | None = None,  # the devchain's own settings, e.g. block_time
         **rpc,
     ):
         s = via(settings, urls, **rpc) if urls else settings
+        if chain:
+            devchain = msgspec.structs.replace(s.chains["devchain"], **chain)
+            s = msgspec.structs.replace(s, chains={**s.chains, "devchain": devchain})
         s = msgspec.structs.replace(
             s,
             database=DatabaseSettings(

@@ -1,29 +1,85 @@
-"""A cached answer costs no I/O: no database read or write, no RPC, per request."""
+"""An answer from memory costs no I/O: no database read or write, no RPC, per request, for any
+amount of a pair whose pools are held."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+
 from sqlalchemy import event
 
+PRICE = "/price/devchain/WETH/USDC"
+PERIODIC_ONLY = {"flush_interval": 3600.0, "retier_interval": 3600.0}  # batched, not per request
+SLOW_BLOCKS = {"block_time": 3600.0}  # the follower steps once at start, then not for an hour
 
-async def test_l1_hits_touch_neither_the_database_nor_the_chain(service, proxy):
+
+def record_statements(store) -> list[str]:
+    statements: list[str] = []
+    for engine in (store._reader, store._writer):
+        event.listen(
+            engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2])
+        )
+    return statements
+
+
+async def followed_once(client) -> None:
+    """Until the follower has made its first step (and persisted it)."""
+    for _ in range(200):
+        follower = client.app.state.engine.followers().get("devchain")
+        if follower is not None and follower.steps and not follower.last_error:
+            await asyncio.sleep(0.2)  # its persisting, after the step
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the follower never stepped")
+
+
+def random_amount(rng: random.Random) -> str:
+    """Up to 6 decimals, from 0.000001 to 100 (the depth the pool's state was read for at
+    load; a swap reaching further loads the tick words it needs once: a miss, then hits)."""
+    micros = rng.randrange(1, 10**8)
+    return f"{micros // 10**6}.{micros % 10**6:06d}"
+
+
+async def test_hits_and_stale_answers_for_any_amount_touch_neither_the_database_nor_the_chain(
+    service, proxy
+):
     recorder = proxy()
-    periodic_only = {
-        "flush_interval": 3600.0,
-        "retier_interval": 3600.0,
-    }  # batched, not per request
-    async with service([recorder.url], cache=periodic_only) as client:
-        await client.get("/price/devchain/WETH/USDC")
-        store = client.app.state.store
-        statements: list[str] = []
-        for engine in (store._reader, store._writer):
-            event.listen(
-                engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2])
-            )
+    async with service([recorder.url], cache=PERIODIC_ONLY, chain=SLOW_BLOCKS) as client:
+        await client.get(PRICE)  # the pair's pools are loaded: a miss
+        await followed_once(client)
+        statements = record_statements(client.app.state.store)
         recorder.reset_counts()
+        rng = random.Random(5)
 
-        answers = [(await client.get("/price/devchain/WETH/USDC")).json() for _ in range(200)]
+        hits = [
+            (await client.get(PRICE, params={"amount": random_amount(rng)})).json()
+            for _ in range(200)
+        ]
+        client.clock.advance(client.app.state.feed.tier(pair(client)).ttl + 1)
+        stale = [
+            (await client.get(PRICE, params={"amount": random_amount(rng)})).json()
+            for _ in range(50)
+        ]
 
-        assert {a["cache"] for a in answers} == {"hit"}
+        assert {a["cache"] for a in hits} == {"hit"}
+        assert len({a["amountInRaw"] for a in hits}) > 190  # distinct amounts, each computed
+        assert {(a["cache"], a["stale"]) for a in stale} == {("stale", True)}
         assert statements == [], statements
         assert recorder.http_requests == 0
         assert client.app.state.feed.demand.pairs  # counted in memory, written in batches later
+
+
+def pair(client) -> tuple[str, str, str]:
+    chain = client.app.state.engine.chains.get("devchain")
+    return ("devchain", chain.token("WETH").address, chain.token("USDC").address)
+
+
+async def test_a_swap_reaching_unread_ticks_loads_them_once_then_is_a_hit(service):
+    async with service() as client:
+        await client.get(PRICE)
+        state = client.app.state.engine.held("devchain")
+        loads = state.states.word_loads
+        far = [(await client.get(PRICE, params={"amount": "2500"})).json() for _ in range(3)]
+    assert [a["cache"] for a in far] == ["miss", "hit", "hit"]
+    assert state.states.word_loads > loads
+    assert len({a["amountOutRaw"] for a in far}) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 
 async def test_a_client_over_its_rate_limit_gets_429_with_retry_after(service):
     async with service(server={"rate_limit": 5}) as client:
@@ -12,6 +14,18 @@ async def test_a_client_over_its_rate_limit_gets_429_with_retry_after(service):
     assert refused.json()["error"]["code"] == "rate_limited"
     assert int(refused.headers["Retry-After"]) >= 1
     assert health.status_code == 200  # only the quote routes are limited
+
+
+async def test_by_default_one_app_server_may_burst_1500_requests_of_any_amount(service):
+    async with service() as client:
+        await client.get("/price/devchain/WETH/USDC")
+        answers = await asyncio.gather(
+            *(
+                client.get("/price/devchain/WETH/USDC", params={"amount": str(n)})
+                for n in range(1, 1501)
+            )
+        )
+    assert {a.status_code for a in answers} == {200}
 
 
 async def test_a_body_over_the_size_limit_gets_413(service):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-from conftest import settle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,20 +20,22 @@ async def test_a_first_request_is_a_miss_then_a_hit(service):
     assert second["tier"] == 4
 
 
-async def test_a_stale_quote_is_served_at_once_and_refreshed_behind(service):
+async def test_a_stale_answer_comes_from_state_at_once_and_freshens_with_the_follower(service):
     async with service() as client:
         await client.get(PRICE)
         ttl = client.app.state.feed.tier(_pair(client)).ttl
-        client.clock.advance(ttl + 1)
+        client.clock.advance(ttl + 1)  # the state was last seen at the head ttl + 1 s ago
         upstream_before = client.app.state.feed.fetcher.upstream_quotes
 
-        stale = await client.get(PRICE)
-        await settle(client)
-
+        async with held_still(client):
+            stale = await client.get(PRICE)
         assert stale.json()["cache"] == "stale"
         assert stale.json()["stale"] is True
-        assert client.app.state.feed.fetcher.upstream_quotes == upstream_before + 1
-        client.clock.offset = 0.0
+        # no refresh job of its own: the follower moves the state, for every amount at once
+        assert client.app.state.feed.fetcher.upstream_quotes == upstream_before
+        assert not client.app.state.feed._background
+        await client.app.state.engine.followers()["devchain"].step()
+
         assert (await client.get(PRICE)).json()["cache"] == "hit"
 
 
@@ -85,7 +86,8 @@ async def test_cache_headers_match_the_entry(service):
     async with service() as client:
         await client.get(PRICE)
         client.clock.advance(4)
-        answer = await client.get(PRICE)
+        async with held_still(client):
+            answer = await client.get(PRICE)
     tier = client.app.state.feed.tier(_pair(client))
     age = answer.json()["ageMs"] / 1000
     assert answer.headers["Age"] == "4"
@@ -103,10 +105,17 @@ async def test_stale_is_true_exactly_when_age_exceeds_the_ttl(service, offset):
     async with service() as client:
         await client.get(PRICE)
         client.clock.advance(offset)
-        answer = (await client.get(PRICE)).json()
+        async with held_still(client):
+            answer = (await client.get(PRICE)).json()
         ttl = client.app.state.feed.tier(_pair(client)).ttl
     assert answer["stale"] is (answer["ageMs"] / 1000 > ttl)
     assert answer["cache"] == ("miss" if offset > 3600 else "stale" if answer["stale"] else "hit")
+
+
+def held_still(client):
+    """The follower's lock: while the test holds it, the state stays at the block it is at."""
+    engine = client.app.state.engine
+    return engine.state(engine.chains.get("devchain")).states.lock
 
 
 def _pair(client):

@@ -114,8 +114,10 @@ class PoolStates:
                 log.info("pool reader refused (%s); reading with multicalls", e)
         return await read_v3_pools(addresses, self.run_at, self.block)
 
-    async def out(self, hop: Hop, amount: int) -> int | None:
-        """What `amount` of hop.token_in buys in this pool, or None where it cannot trade."""
+    def out_held(self, hop: Hop, amount: int) -> int | None:
+        """What `amount` of hop.token_in buys in this pool, or None where it cannot trade;
+        computed from what is held, with no I/O: raises WordNotLoaded where the swap reaches
+        tick words not read yet."""
         pool, zero_for_one = hop.pool, hop.token_in == hop.pool.token0
         if self.used.pop(pool.address, 0) is None:  # now the most recently priced
             self.used[pool.address] = None
@@ -129,18 +131,26 @@ class PoolStates:
         if state is None:
             return None
         try:
-            try:
-                return swap_exact_input(state, zero_for_one, amount)[1]
-            except WordNotLoaded:
-                async with self.lock:  # words are read at the block the states are at
-                    out, loads = await quote_exact_input(
-                        state, pool.address, zero_for_one, amount, self.run_at, self.block
-                    )
-                self.word_loads += loads
-                self.changed.add(pool.address)
-                return out
+            return swap_exact_input(state, zero_for_one, amount)[1]
         except MathError:  # where the pool (or QuoterV2) would revert
             return None
+
+    async def out(self, hop: Hop, amount: int) -> int | None:
+        """The same, reading the tick words the swap reaches when they are not held."""
+        try:
+            return self.out_held(hop, amount)
+        except WordNotLoaded:
+            state, zero_for_one = self.v3[hop.pool.address], hop.token_in == hop.pool.token0
+            try:
+                async with self.lock:  # words are read at the block the states are at
+                    out, loads = await quote_exact_input(
+                        state, hop.pool.address, zero_for_one, amount, self.run_at, self.block
+                    )
+            except MathError:
+                return None
+            self.word_loads += loads
+            self.changed.add(hop.pool.address)
+            return out
 
 
 def v2_fees(quoter: Quoter) -> dict[str, int]:
@@ -239,11 +249,45 @@ class ChainState:
     def holds(self, request: QuoteRequest) -> bool:
         """Whether the request can be priced without the chain: a route, every route's pools
         held, and nothing left to look up (word loads for far-reaching swaps aside)."""
+        return self._held_routes(request) is not None
+
+    def _held_routes(self, request: QuoteRequest) -> list[list[Hop]] | None:
         if self.head is None or self._pairs_wanted([request]):
-            return False
+            return None
         routes = self.quoter.routes(request.token_in.address, request.token_out.address)
         held = self.states.pools
-        return bool(routes) and all(h.pool.address in held for r in routes for h in r)
+        if routes and all(h.pool.address in held for r in routes for h in r):
+            return routes
+        return None
+
+    def quote_held(self, request: QuoteRequest) -> Quote | PricefeedError | None:
+        """The quote (or why there is none) from held state alone, with no I/O; None where
+        that cannot be: pools to look up or load, or a swap reaching unread tick words."""
+        routes = self._held_routes(request)
+        if routes is None:
+            return None
+        best = None
+        try:
+            for hops in routes:
+                out = self._route_out_held(hops, request.amount_in)
+                if out is not None and (best is None or out > best[0]):
+                    best = (out, hops)
+        except WordNotLoaded:
+            return None
+        answer = self.quoter.answer(request, best, len(routes), self.head, self.confirmed_at)
+        if self.on_quotes is not None and isinstance(answer, Quote):
+            self.on_quotes([(request, answer)])
+        return answer
+
+    def _route_out_held(self, hops: list[Hop], amount: int) -> int | None:
+        for i, hop in enumerate(hops):
+            if i and not amount:  # nothing comes out of the first hop: no route (as on-chain)
+                return None
+            out = self.states.out_held(hop, amount)
+            if out is None:
+                return None
+            amount = out
+        return amount
 
     def _pairs_wanted(self, requests: list[QuoteRequest]) -> set[tuple[str, str]]:
         """The token pairs (direct and hub legs) of these requests with look-ups to make."""
