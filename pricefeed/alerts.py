@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MIN_REQUESTS = 20  # fewer requests in the window say nothing about rates
+BUDGET_FULL_FOR = 10.0  # seconds of waiting for the rate limit before it is news
 
 RULES = {
     "low_hit_rate": (
@@ -19,6 +20,14 @@ RULES = {
     "high_error_rate": (
         "error rate above 5%",
         lambda m: m["requests"] >= MIN_REQUESTS and m["errorRate"] > 0.05,
+    ),
+    "rpc_budget_full": (
+        f"an RPC endpoint's rate limit has had requests waiting for {BUDGET_FULL_FOR:g} s",
+        lambda m: any(
+            e["budget"]["fullForSeconds"] >= BUDGET_FULL_FOR
+            for chain in m.get("rpc", {}).values()
+            for e in chain["endpoints"]
+        ),
     ),
     "state_disagrees": (
         "followed pool state differed from a fresh read",

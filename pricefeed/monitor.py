@@ -118,15 +118,41 @@ class LiveCollector:
         dex_errors = CounterMetricFamily(
             "pricefeed_dex_errors", "reverted calls inside multicalls", labels=["chain", "dex"]
         )
+        spent = CounterMetricFamily(
+            "pricefeed_rpc_budget_spent",
+            "requests let through by the endpoint's rate limit, by priority",
+            labels=["chain", "endpoint", "priority"],
+        )
+        waiting = GaugeMetricFamily(
+            "pricefeed_rpc_budget_waiting",
+            "requests waiting for the endpoint's rate limit, by priority",
+            labels=["chain", "endpoint", "priority"],
+        )
+        full = CounterMetricFamily(
+            "pricefeed_rpc_budget_full_seconds",
+            "time with requests waiting for the endpoint's rate limit",
+            labels=["chain", "endpoint"],
+        )
+        rate = GaugeMetricFamily(
+            "pricefeed_rpc_budget_rate",
+            "the endpoint's rate limit, requests per second",
+            labels=["chain", "endpoint"],
+        )
         for chain, quoter in self.s.engine.quoters().items():
             for e in quoter.rpc.endpoints:
+                b = e.budget
+                for priority, count in b.waiting().items():
+                    spent.add_metric([chain, e.label, priority], b.spent[priority])
+                    waiting.add_metric([chain, e.label, priority], count)
+                full.add_metric([chain, e.label], b.full_seconds + b.full_for())
+                rate.add_metric([chain, e.label], b.rate)
                 requests.add_metric([chain, e.label], e.requests)
                 failures.add_metric([chain, e.label], e.failures)
                 breaker.add_metric([chain, e.label, e.state], 0 if e.state == "closed" else 1)
             for dex in quoter.venues:
                 dex_calls.add_metric([chain, dex], quoter.dex_calls[dex])
                 dex_errors.add_metric([chain, dex], quoter.dex_failures[dex])
-        yield from (requests, failures, breaker, dex_calls, dex_errors)
+        yield from (requests, failures, breaker, dex_calls, dex_errors, spent, waiting, full, rate)
         yield from _state_families(self.s)
         firing = GaugeMetricFamily(
             "pricefeed_alert_active", "1 while an alert is active", labels=["alert"]

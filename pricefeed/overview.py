@@ -17,6 +17,7 @@ from pricefeed.chain.follower import Followers
 from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
 from pricefeed.metrics import WINDOW, Metrics, percentiles, recent
+from pricefeed.rpc.budget import PRIORITIES, Budget
 from pricefeed.store import Store
 from pricefeed.tasks import RefreshQueue
 
@@ -90,6 +91,7 @@ def rpc_view(engine: QuoteEngine) -> dict:
                 "requests": e.requests,
                 "failures": e.failures,
                 "lastError": e.last_error,
+                "budget": budget_view(e.budget),
             }
             for e in pool.endpoints
         ]
@@ -105,6 +107,17 @@ def rpc_view(engine: QuoteEngine) -> dict:
             },
         }
     return out
+
+
+def budget_view(budget: Budget) -> dict:
+    """An endpoint's rate limit as a budget: what went through, by priority, and what waits."""
+    return {
+        "ratePerSecond": budget.rate,
+        "spent": {name: budget.spent[name] for name in PRIORITIES.values()},
+        "waiting": budget.waiting(),
+        "fullForSeconds": round(budget.full_for(), 1),  # requests waiting without a break
+        "fullSeconds": round(budget.full_seconds + budget.full_for(), 1),  # ever
+    }
 
 
 def queue_view(queue: RefreshQueue, waiting: int) -> dict:

@@ -196,6 +196,9 @@ def test_the_rpc_page_shows_endpoint_health_with_urls_redacted(page, server):
     state = page.locator("#state-devchain")
     expect(state).to_contain_text("V3 pools held")
     expect(state).to_contain_text("0 of")  # no disagreement, no shadow mismatch
+    budget = page.locator("#budget-devchain-1")
+    expect(budget).to_contain_text("25/s cap")
+    expect(budget).to_contain_text("following")
     shoot(page, "rpc")
 
 

@@ -26,6 +26,7 @@ from pricefeed.chain.state import ChainState, PoolStates
 from pricefeed.chain.v3state import load_words_of
 from pricefeed.errors import PricefeedError
 from pricefeed.rpc import Block
+from pricefeed.rpc.budget import CHECK, FOLLOW, spending
 from pricefeed.rpc.redact import scrub
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,10 @@ class Follower:
     async def run(self) -> None:
         """Follow until cancelled: new heads from `eth_subscribe` where the chain has a
         WebSocket URL, else (and while the socket is down) a head read per block time."""
+        with spending(FOLLOW):
+            await self._follow()
+
+    async def _follow(self) -> None:
         while True:
             if self.settings.ws_url:
                 try:
@@ -93,7 +98,8 @@ class Follower:
         noted and the next step tries again."""
         try:
             await step
-            if time.monotonic() - self._checked_at >= self.check_interval:
+            due = time.monotonic() - self._checked_at >= self.check_interval
+            if due and not self.rpc.busy():  # checks spend only what nothing else needs
                 self._checked_at = time.monotonic()
                 await self.check()
             if self.persist is not None:
@@ -110,7 +116,8 @@ class Follower:
 
     async def step(self) -> int:
         """Move the state to the head; returns the logs applied."""
-        raw = await self.rpc.request("eth_getBlockByNumber", ["latest", False])
+        with spending(FOLLOW):  # also when a look-up asks for it (to catch up)
+            raw = await self.rpc.request("eth_getBlockByNumber", ["latest", False])
         head = Block(int(raw["number"], 16), raw["hash"])
         async with self.state.states.lock:
             self.steps += 1
@@ -168,6 +175,10 @@ class Follower:
     async def check(self) -> int:
         """Read a sample of held pools again at the held block; returns the disagreements."""
         s = self.state
+        with spending(CHECK):
+            return await self._check(s)
+
+    async def _check(self, s: ChainState) -> int:
         async with s.states.lock:
             addresses = s.states.addresses()
             sample = random.sample(addresses, min(self.check_sample, len(addresses)))

@@ -15,6 +15,7 @@ from pricefeed.dexes.uniswap_v3 import QUOTE_SINGLE, UniswapV3
 from pricefeed.errors import PricefeedError
 from pricefeed.multicall import Fn
 from pricefeed.quoter import Quote, Quoter, QuoteRequest
+from pricefeed.rpc.budget import CHECK, spending
 
 log = logging.getLogger(__name__)
 GET_AMOUNTS_OUT = Fn("getAmountsOut(uint256,address[])", ["uint256[]"], gas=40_000)
@@ -35,7 +36,7 @@ class Shadow:
         self.pools = pools  # the held pools, by address: a route names its pools
         self.rate, self.per_second = rate, per_second
         self.chance = chance
-        self.checked = self.mismatches = self.failed = 0
+        self.checked = self.mismatches = self.failed = self.skipped = 0
         self.last_mismatch: dict | None = None
         self._last = -1e18
         self._running: set[asyncio.Task] = set()
@@ -45,6 +46,9 @@ class Shadow:
         for _, quote in answers:
             now = time.monotonic()
             if self.per_second <= 0 or now - self._last < 1 / self.per_second:
+                return
+            if self.quoter.rpc.busy():  # the budget is the follower's and the loads' first
+                self.skipped += 1
                 return
             if self.chance() < self.rate:
                 self._last = now
@@ -56,7 +60,8 @@ class Shadow:
         """Whether the chain gives the same amount at the quote's block; None if it could not
         be asked (the node no longer holds that block's state, or it is out of reach)."""
         try:
-            onchain = await self._onchain(quote)
+            with spending(CHECK):
+                onchain = await self._onchain(quote)
         except (PricefeedError, KeyError) as e:
             self.failed += 1
             log.info("shadow check of a %s quote not made: %s", quote.chain, e)

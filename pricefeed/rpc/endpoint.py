@@ -8,10 +8,10 @@ from typing import Any
 
 import aiohttp
 import pybreaker
-from aiolimiter import AsyncLimiter
 from web3 import AsyncHTTPProvider
 
 from pricefeed.config import RpcSettings
+from pricefeed.rpc.budget import Budget
 from pricefeed.rpc.redact import redact_url, scrub
 
 # JSON-RPC errors that say "your call reverted" rather than "this node is unwell".
@@ -60,7 +60,7 @@ class Endpoint:
             name=self.label,
             throw_new_error_on_trip=False,
         )
-        self._limiter = AsyncLimiter(settings.rate_limit, 1)
+        self.budget = Budget(settings.rate_limit)
         self.latency = Ewma(alpha=0.3)  # seconds
         self.error_rate = Ewma(alpha=0.2)  # 0..1
         self.head: int | None = None
@@ -84,7 +84,7 @@ class Endpoint:
         return (self.latency.value or 0.0) * (1 + 10 * (self.error_rate.value or 0.0))
 
     async def request(self, method: str, params: list) -> Any:
-        await self._limiter.acquire()
+        await self.budget.spend()
         self.requests += 1
         started = time.monotonic()
         try:

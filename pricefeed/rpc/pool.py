@@ -50,6 +50,10 @@ class RpcPool:
             return False
         return best - endpoint.head > self.settings.max_lag_blocks
 
+    def busy(self) -> bool:
+        """Whether every usable endpoint's rate budget is spent, or has requests waiting."""
+        return all(e.budget.busy() for e in self.endpoints if e.can_try())
+
     def ranked(self) -> list[Endpoint]:
         """Usable endpoints, best first: in step with the head, breaker closed, fast, few errors."""
         usable = [e for e in self.endpoints if e.can_try()]
