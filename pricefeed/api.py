@@ -6,13 +6,13 @@ import math
 from typing import Annotated
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
 
 from pricefeed.errors import BatchTooLarge, PricefeedError
 from pricefeed.feed import Feed, Served
-from pricefeed.quoter import RouteHop
+from pricefeed.quoter import Quote, RouteHop
 
 
 class TokenInfo(msgspec.Struct):
@@ -21,7 +21,9 @@ class TokenInfo(msgspec.Struct):
     decimals: int
 
 
-class Price(msgspec.Struct, rename="camel", omit_defaults=True):
+class QuoteBody(msgspec.Struct, rename="camel", kw_only=True):
+    """The fields of a Price that are the same in every answer of one held quote."""
+
     chain: str
     chain_id: int
     token_in: TokenInfo
@@ -35,6 +37,11 @@ class Price(msgspec.Struct, rename="camel", omit_defaults=True):
     block_number: int
     block_hash: str
     fetched_at: str  # ISO 8601, UTC
+
+
+class Price(QuoteBody, rename="camel", omit_defaults=True, kw_only=True):
+    """One quote as the API answers it: the quote's fields, then how it was served."""
+
     age_ms: int
     tier: int
     cache: str  # "hit", "stale" or "miss"
@@ -91,28 +98,57 @@ ADMIN_ERRORS = errors(400, 401, 403, 404, 413, 415, 422, 429, 503)
 
 
 def render(served: Served) -> Price:
-    q = served.quote
-    return Price(
-        chain=q.chain,
-        chain_id=q.chain_id,
-        token_in=TokenInfo(q.token_in.symbol, q.token_in.address, q.token_in.decimals),
-        token_out=TokenInfo(q.token_out.symbol, q.token_out.address, q.token_out.decimals),
-        amount_in=q.amount_in,
-        amount_in_raw=str(q.amount_in_raw),
-        amount_out=q.amount_out,
-        amount_out_raw=str(q.amount_out_raw),
-        price=q.price,
-        route=q.route,
-        block_number=q.block_number,
-        block_hash=q.block_hash,
-        fetched_at=q.fetched_at.isoformat().replace("+00:00", "Z"),
-        age_ms=int(served.age * 1000),
-        tier=served.tier.tier,
-        cache=served.cache,
-        stale=served.stale,
-        max_age=served.max_age,
-        max_age_clamped=served.max_age_clamped,
-    )
+    return Price(**_quote_body(served.quote), **_serving(served))
+
+
+def encode(served: Served) -> bytes:
+    """The Price of `served` as JSON. The quote's fields are encoded once per held quote and
+    kept with it; only the few that change per answer are encoded each time."""
+    entry = served.entry
+    head = entry.body if entry is not None and entry.quote is served.quote else None
+    if head is None:
+        head = _encoder.encode(QuoteBody(**_quote_body(served.quote)))
+        if entry is not None and entry.quote is served.quote:
+            entry.body = head
+    tail = _encoder.encode({_JSON_NAMES[k]: v for k, v in _serving(served).items()})
+    return head[:-1] + b"," + tail[1:]
+
+
+_encoder = msgspec.json.Encoder()
+_JSON_NAMES = {f.name: f.encode_name for f in msgspec.structs.fields(Price)}
+
+
+def _quote_body(q: Quote) -> dict:
+    return {
+        "chain": q.chain,
+        "chain_id": q.chain_id,
+        "token_in": TokenInfo(q.token_in.symbol, q.token_in.address, q.token_in.decimals),
+        "token_out": TokenInfo(q.token_out.symbol, q.token_out.address, q.token_out.decimals),
+        "amount_in": q.amount_in,
+        "amount_in_raw": str(q.amount_in_raw),
+        "amount_out": q.amount_out,
+        "amount_out_raw": str(q.amount_out_raw),
+        "price": q.price,
+        "route": q.route,
+        "block_number": q.block_number,
+        "block_hash": q.block_hash,
+        "fetched_at": q.fetched_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def _serving(served: Served) -> dict:
+    """How this answer was served; what Price leaves out at its default is left out."""
+    fields = {
+        "age_ms": int(served.age * 1000),
+        "tier": served.tier.tier,
+        "cache": served.cache,
+        "stale": served.stale,
+    }
+    if served.max_age is not None:
+        fields["max_age"] = served.max_age
+    if served.max_age_clamped:
+        fields["max_age_clamped"] = True
+    return fields
 
 
 def cache_headers(served: Served) -> dict[str, str]:
@@ -154,7 +190,7 @@ async def price(
     client = client_of(request)
     await request.app.state.quotas.charge_requests(client, 1)
     served = await feed.serve(chain, token_in, token_out, amount, max_age, client)
-    return Response(render(served), headers=cache_headers(served))
+    return Response(encode(served), media_type=MediaType.JSON, headers=cache_headers(served))
 
 
 @post("/prices", summary="Quote many pairs", status_code=200, responses=PUBLIC_ERRORS)

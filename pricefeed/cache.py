@@ -12,10 +12,11 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
     quote: Quote
     fetched_at: float  # epoch seconds
+    body: bytes | None = None  # the quote's part of the JSON answer, encoded once (see api)
 
 
 class LRU(Generic[K, V]):

@@ -128,6 +128,9 @@ class ServerSettings(_Section):
             ge=0,
         ),
     ] = 0
+    access_log: Annotated[
+        bool, doc("log every HTTP request (one line each; off: at hundreds a second it costs)")
+    ] = False
     max_body_bytes: Annotated[
         int, doc("largest request body accepted, bytes (a full batch is about 20 KB)", ge=1024)
     ] = 65_536

@@ -47,6 +47,7 @@ class Served(msgspec.Struct, frozen=True):
     max_age: float | None = None  # the max_age applied, when one was asked for
     max_age_clamped: bool = False  # ...raised to the floor
     behind: bool = False  # the chain's state was restored and has not caught up yet
+    entry: Entry | None = None  # where the quote is held, and its encoded form with it
 
     @property
     def stale(self) -> bool:
@@ -340,7 +341,9 @@ class Feed:
     def _served(self, key, request, entry, cache, age, tier, now) -> Served:
         self.demand.note(key, (request.token_in.symbol, request.token_out.symbol), cache, now)
         self.metrics.served(tier.tier, cache, age)
-        return Served(entry.quote, cache, age, tier, behind=self.engine.behind(key[0]))
+        return Served(
+            entry.quote, cache, age, tier, behind=self.engine.behind(key[0]), entry=entry
+        )
 
     async def _newer_in_store(self, key: QuoteKey, entry: Entry | None) -> Entry | None:
         try:
