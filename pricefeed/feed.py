@@ -85,6 +85,9 @@ class Feed:
         )
         self._queued: LRUCache[QuoteKey, float] = LRUCache(settings.l1_size)  # asked for, until
         self._background: set[asyncio.Task] = set()
+        # quotes computed from state since the last flush: written then, in one transaction, so
+        # the store has each asked amount's latest quote (and price history) off the hot path
+        self._unsaved: dict[QuoteKey, Quote] = {}
 
     async def start(self) -> None:
         """Load tiers, pairs and the most wanted quotes from the store: a warm restart."""
@@ -300,6 +303,8 @@ class Feed:
                 raise answer
             entry = Entry(answer, state.confirmed_at)
             self.l1.put(key, entry)
+            if len(self._unsaved) < self.l1.size:  # for the store at the next flush
+                self._unsaved[key] = answer
         cache = "hit" if age <= tier.ttl and state.caught_up else "stale"
         return self._served(key, request, entry, cache, age, tier, now)
 
@@ -341,9 +346,7 @@ class Feed:
     def _served(self, key, request, entry, cache, age, tier, now) -> Served:
         self.demand.note(key, (request.token_in.symbol, request.token_out.symbol), cache, now)
         self.metrics.served(tier.tier, cache, age)
-        return Served(
-            entry.quote, cache, age, tier, behind=self.engine.behind(key[0]), entry=entry
-        )
+        return Served(entry.quote, cache, age, tier, behind=self.engine.behind(key[0]), entry=entry)
 
     async def _newer_in_store(self, key: QuoteKey, entry: Entry | None) -> Entry | None:
         try:
@@ -369,8 +372,11 @@ class Feed:
                 self.l1.put(key, Entry(q, q.fetched_at.timestamp()))
             self._queued.pop(key, None)
 
-    async def refresh(self, chain: str, keys: list[QuoteKey]) -> int:
-        """Fetch these quotes again (a refresh job). Raises if the chain answered none of them."""
+    async def refresh(self, chain: str, keys: list[QuoteKey], fresh_within: float = 0.0) -> int:
+        """Compute these quotes again (a refresh job), from state that was the head within
+        `fresh_within` seconds (the job's period): while the follower keeps up that costs no
+        RPC; where it cannot, the state is caught up first. Raises if the chain answered none
+        of them."""
         futures = []
         for key in keys:
             try:
@@ -378,7 +384,7 @@ class Feed:
             except PricefeedError as e:  # the token is gone from the config: nothing to refresh
                 log.info("refresh of %s skipped: %s", key, e)
                 continue
-            futures.append(self.fetcher.fetch(key, request, fresh_within=0.0))  # at the head
+            futures.append(self.fetcher.fetch(key, request, fresh_within, strict=True))
         results = await asyncio.gather(*futures, return_exceptions=True)
         failures = [r for r in results if isinstance(r, UpstreamUnavailable | TimeoutError)]
         if results and len(failures) == len(results):
@@ -404,7 +410,10 @@ class Feed:
     # background work of the serving process
 
     async def flush(self) -> None:
-        """Write popularity and request counts; forget stale bookkeeping."""
+        """Write the quotes computed from state, popularity and request counts; forget stale
+        bookkeeping."""
+        unsaved, self._unsaved = self._unsaved, {}
+        await self.store.save_quotes(list(unsaved.values()))
         await self.store.record_demand(self.demand.drain())
         now = self.clock()
         for key in [k for k, until in self._queued.items() if until <= now]:
@@ -452,14 +461,20 @@ class Feed:
         return moves
 
     def _prewarm(self, rising: set[PairKey], now: float) -> None:
-        """Refresh the quotes of pairs with rising demand before they expire."""
-        due = []
-        for key in self.l1:
-            entry = self.l1.peek(key)
-            if key[:3] in rising and entry and now - entry.fetched_at > self.tier(key[:3]).ttl / 2:
-                due.append(key)
+        """Load again the pools of rising pairs that are no longer held (let go as least
+        recently priced), before they are asked for again."""
+        due = [
+            key
+            for key in self.l1
+            if key[:3] in rising and (entry := self.l1.peek(key)) and not self._holds(entry.quote)
+        ]
         if due:
             self.refresh_soon(due, PRIORITY_PREWARM, self.tier(due[0][:3]).ttl)
+
+    def _holds(self, quote: Quote) -> bool:
+        state = self.engine.held(quote.chain)
+        request = QuoteRequest(quote.token_in, quote.token_out, quote.amount_in_raw)
+        return state is not None and state.holds(request)
 
     async def run_background(self) -> None:
         """Flush demand every `flush_interval`, re-rank every `retier_interval`, until cancelled."""

@@ -35,17 +35,22 @@ class Fetcher:
         self.upstream_quotes = 0  # quotes asked of the chain, for metrics and tests
 
     def fetch(
-        self, key: QuoteKey, request: QuoteRequest, fresh_within: float | None = None
+        self,
+        key: QuoteKey,
+        request: QuoteRequest,
+        fresh_within: float | None = None,
+        strict: bool = False,
     ) -> asyncio.Future:
         """A future for the quote of `key`: the one in flight, or a new one, from state that
-        was the head within `fresh_within` seconds if the chain can be reached."""
+        was the head within `fresh_within` seconds if the chain can be reached (`strict`:
+        else the chain's error, rather than an answer from older state)."""
         future = self._inflight.get(key)
         if future is not None:
             return future
         future = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieve)
         self._inflight[key] = future
-        group = (key[0], fresh_within == 0)
+        group = (key[0], strict)
         batch = self._pending.setdefault(group, [])
         batch.append((key, request, fresh_within if fresh_within is not None else float("inf")))
         if len(batch) == 1 and group not in self._running:
@@ -55,7 +60,7 @@ class Fetcher:
     def _start(self, group: tuple[str, bool]) -> None:
         batch = self._pending.pop(group, [])
         if batch and group not in self._running:
-            task = asyncio.ensure_future(self._run(group[0], batch))
+            task = asyncio.ensure_future(self._run(*group, batch))
             self._running[group] = task
             task.add_done_callback(lambda _: self._done(group))
         elif batch:  # a batch went out meanwhile: these go after it
@@ -66,12 +71,14 @@ class Fetcher:
         if group in self._pending:  # what gathered while the batch was out
             self._start(group)
 
-    async def _run(self, chain: str, batch: list[tuple[QuoteKey, QuoteRequest, float]]) -> None:
+    async def _run(
+        self, chain: str, strict: bool, batch: list[tuple[QuoteKey, QuoteRequest, float]]
+    ) -> None:
         state = self.engine.state(self.engine.chains.get(chain))
         self.upstream_quotes += len(batch)
         try:
             fresh_within = min(f for _, _, f in batch)
-            results = await state.quote_many([r for _, r, _ in batch], fresh_within)
+            results = await state.quote_many([r for _, r, _ in batch], fresh_within, strict)
             fresh = [q for q in results if isinstance(q, Quote)]
             if fresh:
                 await self.on_quotes(fresh)  # type: ignore[misc]

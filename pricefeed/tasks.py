@@ -24,17 +24,19 @@ from pricefeed.store import QuoteKey, Store
 from pricefeed.store.store import low_on_disk
 
 log = logging.getLogger(__name__)
-Runner = Callable[[str, list[QuoteKey]], int]
+Runner = Callable[[str, list[QuoteKey], float], int]
 
 
 def run_on_loop(
-    loop: asyncio.AbstractEventLoop, refresh: Callable[[str, list[QuoteKey]], Awaitable[int]]
+    loop: asyncio.AbstractEventLoop,
+    refresh: Callable[[str, list[QuoteKey], float], Awaitable[int]],
 ) -> Runner:
     """A runner for Huey's worker threads: the fetch itself runs on `loop`, where the RPC pool
     and the cache live."""
 
-    def run(chain: str, keys: list[QuoteKey]) -> int:
-        return asyncio.run_coroutine_threadsafe(refresh(chain, keys), loop).result(timeout=120)  # type: ignore[arg-type]
+    def run(chain: str, keys: list[QuoteKey], fresh_within: float) -> int:
+        job = refresh(chain, keys, fresh_within)
+        return asyncio.run_coroutine_threadsafe(job, loop).result(timeout=120)  # type: ignore[arg-type]
 
     return run
 
@@ -93,10 +95,10 @@ class RefreshQueue:
         """Jobs run with `runner(chain, keys)` from now on (in the worker threads)."""
         self._runner = runner
 
-    def _execute(self, chain: str, keys: list) -> int:
+    def _execute(self, chain: str, keys: list, fresh_within: float = 0.0) -> int:
         if self._runner is None:
             raise RuntimeError("no refresh runner is bound to this queue")
-        return self._runner(chain, [tuple(k) for k in keys])
+        return self._runner(chain, [tuple(k) for k in keys], fresh_within)
 
     def _on_signal(self, signal: str, task, exc=None) -> None:
         with self._lock:
@@ -119,8 +121,8 @@ class RefreshQueue:
             keys_of_chain = list(group)
             for i in range(0, len(keys_of_chain), self.batch):
                 chunk = [list(k) for k in keys_of_chain[i : i + self.batch]]
-                await asyncio.to_thread(
-                    self._refresh, chain, chunk, priority=priority, expires=expires
+                await asyncio.to_thread(  # state within the period will do: its quotes are new
+                    self._refresh, chain, chunk, expires, priority=priority, expires=expires
                 )
         if claimed:
             self._wake.set()

@@ -46,7 +46,8 @@ async def test_while_the_endpoint_is_down_cached_pairs_answer_stale_and_new_ones
     assert {a.status_code for a in answers} == {200}
     assert all(a.json()["stale"] for a in answers)
     assert never_cached.status_code == 503 and never_cached.headers["Retry-After"]
-    assert (recovered["cache"], recovered["stale"]) == ("miss", False)
+    assert recovered["stale"] is False  # caught up, by the follower or by this request
+    assert recovered["ageMs"] < 2000
 
 
 async def test_a_429_storm_opens_the_breaker_spaces_the_probes_and_recovers(proxy):

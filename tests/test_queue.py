@@ -7,7 +7,7 @@ import time
 from contextlib import asynccontextmanager
 
 import msgspec
-from conftest import via
+from conftest import Clock, via
 
 from pricefeed.config import QueueSettings
 from pricefeed.engine import QuoteEngine
@@ -27,7 +27,7 @@ async def parts(settings, tmp_path, urls=None, workers=1, retries=0, retry_delay
     s = via(settings, urls, **(rpc or {})) if urls else settings
     store = Store(f"sqlite+aiosqlite:///{tmp_path}/pricefeed.db")
     await store.open()
-    engine = QuoteEngine(s)
+    engine = QuoteEngine(s, clock=Clock())  # the state's age, moved by tests
     queue_settings = QueueSettings(
         path=str(tmp_path / "queue.db"), workers=workers, retries=retries, retry_delay=retry_delay
     )
@@ -66,16 +66,16 @@ async def fetched_at(store, key):
 
 
 async def test_jobs_run_in_priority_order(settings, tmp_path):
-    async with parts(settings, tmp_path, workers=1) as (store, feed, queue):
+    async with parts(settings, tmp_path, workers=1) as (_store, feed, queue):
         keys = await cached_keys(feed)
         for key, prio in zip(
             keys, [PRIORITY_PREWARM, priority(3), PRIORITY_ON_DEMAND, priority(1)], strict=True
         ):
             assert await queue.submit([key], prio, expires=60) == 1
+        order: list = []
+        queue.huey.signal("executing")(lambda _signal, task: order.append(tuple(task.args[1][0])))
         queue.start_consumer()
         await wait_until(lambda: queue.outcomes["completed"] == 4)
-        times = {k: await fetched_at(store, k) for k in keys}
-        order = sorted(keys, key=times.get)
     assert order == [keys[2], keys[3], keys[1], keys[0]]  # on-demand, tier 1, tier 3, pre-warm
 
 
@@ -108,7 +108,8 @@ async def test_a_failing_job_is_retried_with_growing_delays(settings, tmp_path, 
         settings, tmp_path, urls=[upstream.url], retries=2, retry_delay=1.5, rpc=fail_fast
     ) as (_, feed, queue):
         (key,) = await cached_keys(feed, PAIRS[:1])
-        upstream.faults.status = 500  # a refresh must reach the head: it fails, and is retried
+        feed.engine.clock.advance(120)  # the state is older than the job's period of 60 s...
+        upstream.faults.status = 500  # ...so the refresh must reach the head: it fails, retried
         seen: list[float] = []
         queue.huey.signal("executing")(lambda *_: seen.append(time.monotonic()))
         await queue.submit([key], priority(1), expires=60)

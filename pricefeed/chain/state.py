@@ -199,12 +199,15 @@ class ChainState:
         self.caught_up = True
 
     async def quote_many(
-        self, requests: list[QuoteRequest], fresh_within: float | None = None
+        self,
+        requests: list[QuoteRequest],
+        fresh_within: float | None = None,
+        strict: bool = False,
     ) -> list[Quote | PricefeedError]:
         """Quotes in request order, from state; pools not held yet are found and loaded first,
         together for all the requests. State that was last the head longer than
-        `fresh_within` seconds ago is caught up first, if the chain answers; 0 insists (a
-        refresh): the chain's error is raised rather than an answer from older state."""
+        `fresh_within` seconds ago is caught up first, if the chain answers; `strict` insists
+        (a refresh): the chain's error is raised rather than an answer from older state."""
         if (
             fresh_within is not None
             and self.head is not None
@@ -214,7 +217,7 @@ class ChainState:
             try:
                 await self.catch_up()
             except PricefeedError as e:  # else what is held still answers, as old as it is
-                if fresh_within == 0:
+                if strict:
                     raise
                 log.info("%s: state not caught up: %s", self.name, e.message)
         head = None
