@@ -262,7 +262,12 @@ class StateSettings(_Section):
         doc("at start-up, load the pools of every pair of configured tokens on every chain"),
     ] = True
     max_pools: Annotated[
-        int, doc("pools held in memory per chain; the least recently priced are let go", ge=1)
+        int,
+        doc(
+            "pools held in memory per chain for the last tier's pairs, loaded when asked for; "
+            "the least recently priced are let go (the other tiers' pools are always held)",
+            ge=1,
+        ),
     ] = 20_000
     check_interval: Annotated[
         float, doc("seconds between consistency checks of followed pools", gt=0)

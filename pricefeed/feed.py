@@ -457,8 +457,16 @@ class Feed:
             if row["pinned_tier"] is None:
                 placed[by_id[row["id"]]] = moves.get(row["id"], row["tier"])
         self.pair_tiers = placed
+        self._keep_top_tiers()
         self._prewarm(rising, now)
         return moves
+
+    def _keep_top_tiers(self) -> None:
+        """The pools of pairs in every tier but the last are followed every block and never let
+        go; the last tier's are loaded when asked for and let go least recently priced."""
+        for chain, state in self.engine.states().items():
+            top = [(k[1], k[2]) for k, t in self.pair_tiers.items() if k[0] == chain and t < LOWEST]
+            state.keep(top)
 
     def _prewarm(self, rising: set[PairKey], now: float) -> None:
         """Load again the pools of rising pairs that are no longer held (let go as least
@@ -510,6 +518,7 @@ class Feed:
         await self.store.pin(key, (request.token_in.symbol, request.token_out.symbol), tier)
         if tier is not None:
             self.pair_tiers[key] = tier
+            self._keep_top_tiers()
         return key
 
     async def pairs_view(

@@ -137,3 +137,20 @@ async def test_rising_demand_is_promoted_early_and_its_pools_loaded_before_it_is
 def _key(client, a, b):
     chain = client.app.state.engine.chains.get("devchain")
     return ("devchain", chain.token(a).address, chain.token(b).address)
+
+
+async def test_the_top_tiers_pools_stay_held_while_the_last_tiers_are_let_go(service):
+    async with service(sections={"state": {"max_pools": 6}}) as client:
+        feed, engine = client.app.state.feed, client.app.state.engine
+        await on_app(client, feed.pin, "devchain", "WETH", "USDC", 1)
+        await client.get("/price/devchain/WETH/USDC")
+        await on_app(client, feed.retier)
+        for pair in ("WBTC/DAI", "LINK/USDC", "UNI/WETH", "DAI/USDC", "WBTC/USDC"):
+            assert (await client.get(f"/price/devchain/{pair}")).status_code == 200
+        state = engine.held("devchain")
+        held, kept, evictions = set(state.states.pools), state.kept, state.states.evictions
+        answer = (await client.get("/price/devchain/WETH/USDC", params={"amount": "7"})).json()
+
+    assert kept and kept <= held  # every pool of the tier-1 pair, beyond max_pools
+    assert evictions > 0  # while the others were let go
+    assert answer["cache"] == "hit"

@@ -93,9 +93,11 @@ class PoolStates:
         self.evicted.difference_update(p.address for p in read)
         return [p for p in pools if p.address not in self.pools]
 
-    def evict(self, keep: int) -> None:
-        """Let go of the least recently priced pools beyond `keep` (read again if wanted)."""
-        for address in list(self.used)[: max(0, len(self.used) - keep)]:
+    def evict(self, keep: int, kept: frozenset[str] = frozenset()) -> None:
+        """Let go of the least recently priced pools beyond `keep` (read again if wanted);
+        the pools in `kept` stay, and are not counted."""
+        others = [a for a in self.used if a not in kept]
+        for address in others[: max(0, len(others) - keep)]:
             del self.used[address]
             self.pools.pop(address, None)
             self.reserves.pop(address, None)
@@ -170,7 +172,8 @@ class ChainState:
     ):
         self.quoter = quoter
         self.clock = clock
-        self.max_pools = max_pools  # held at most; the least recently priced go first
+        self.max_pools = max_pools  # held at most; the least recently priced go first...
+        self.kept: frozenset[str] = frozenset()  # ...beside these: the top tiers' pools
         self.states = PoolStates(
             quoter.call_at,
             "latest",
@@ -248,6 +251,13 @@ class ChainState:
                 [(r, a) for r, a in zip(requests, answers, strict=True) if isinstance(a, Quote)]
             )
         return answers
+
+    def keep(self, pairs: list[tuple[str, str]]) -> None:
+        """Never let go of the pools these token pairs are priced through (the pairs of the
+        tiers followed every block); the rest are held least recently priced first out."""
+        self.kept = frozenset(
+            h.pool.address for a, b in pairs for route in self.quoter.routes(a, b) for h in route
+        )
 
     def holds(self, request: QuoteRequest) -> bool:
         """Whether the request can be priced without the chain: a route, every route's pools
@@ -350,7 +360,7 @@ class ChainState:
             if not wanted:
                 return []
             unread = await self.states.read(wanted)
-            self.states.evict(self.max_pools)
+            self.states.evict(self.max_pools, self.kept)
             self.loads += 1
             for p in wanted:  # the venues' figures on the RPC page count pools read
                 self.quoter.dex_calls[p.venue] += 1
