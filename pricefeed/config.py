@@ -269,6 +269,14 @@ class StateSettings(_Section):
             ge=1,
         ),
     ] = 20_000
+    reread_interval: Annotated[
+        float,
+        doc(
+            "seconds between reads of every held pool where a provider has no eth_getLogs "
+            "(tier 1's refresh period by default)",
+            gt=0,
+        ),
+    ] = 5.0
     check_interval: Annotated[
         float, doc("seconds between consistency checks of followed pools", gt=0)
     ] = 60.0

@@ -63,7 +63,9 @@ class QuoteEngine:
                 state.quoter, state.states.pools, s.shadow_rate, s.shadow_per_second
             )
             state.on_quotes = state.shadow.consider
-            follower = Follower(state, s.check_interval, s.check_sample)
+            follower = Follower(
+                state, s.check_interval, s.check_sample, reread_interval=s.reread_interval
+            )
             state.catch_up = follower.step
             self._states[chain.name] = state
             self._followers[chain.name] = follower

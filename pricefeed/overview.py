@@ -58,6 +58,8 @@ def state_view(engine: QuoteEngine, followers: Followers | None, now: float) -> 
             "steps": follower.steps if follower else 0,
             "logsApplied": follower.logs if follower else 0,
             "reorgs": follower.reorgs if follower else 0,
+            "withoutLogs": follower.without_logs if follower else False,  # read, not followed
+            "rereads": follower.rereads if follower else 0,
             "checked": follower.checks if follower else 0,
             "disagreements": follower.disagreements if follower else 0,
             "lastError": follower.last_error if follower else "",

@@ -9,6 +9,8 @@
 3. Every `check_interval` a few pools are read again and compared with what following made
    of them. A disagreement is a bug or a missed log; it is counted (a figure that must stay
    0) and the fresh read replaces the held state.
+4. A provider with no `eth_getLogs` at all: every held pool is read again at the head once per
+   `reread_interval` instead, all at one block.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pricefeed.chain.v3state import load_words_of
 from pricefeed.errors import PricefeedError
 from pricefeed.rpc import Block
 from pricefeed.rpc.budget import CHECK, FOLLOW, spending
+from pricefeed.rpc.endpoint import Unsupported
 from pricefeed.rpc.redact import scrub
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ class Follower:
         check_interval: float = 60.0,
         check_sample: int = 4,
         persist: Callable[[ChainState], Awaitable[None]] | None = None,
+        reread_interval: float = 5.0,
     ):
         self.state = state
         self.rpc = state.quoter.rpc
@@ -52,6 +56,10 @@ class Follower:
         self.steps = self.logs = self.reorgs = 0
         self.subscribed = False  # new heads arrive over the chain's WebSocket
         self.checks = self.disagreements = 0
+        self.reread_interval = reread_interval  # without eth_getLogs: seconds between reads
+        self.without_logs = False  # the provider has no eth_getLogs: pools are read instead
+        self.rereads = 0
+        self._read_at = -1e18
         self.last_error = ""
 
     async def run(self) -> None:
@@ -134,13 +142,25 @@ class Follower:
         if head.number <= held.number or await self._forked(head, parent, held):
             await self._read_again(head)
             return 0
-        logs = await fetch_logs(
-            self.rpc,
-            s.states.addresses(),
-            held.number + 1,
-            head.number,
-            self.settings.max_log_blocks,
-        )
+        if self.without_logs:
+            return await self._read_when_due(head)
+        try:
+            logs = await fetch_logs(
+                self.rpc,
+                s.states.addresses(),
+                held.number + 1,
+                head.number,
+                self.settings.max_log_blocks,
+            )
+        except Unsupported as e:
+            log.warning(
+                "%s: no eth_getLogs here (%s); held pools are read again every %g s instead",
+                s.name,
+                e,
+                self.reread_interval,
+            )
+            self.without_logs = True
+            return await self._read_when_due(head)
         if any(
             int(g["blockNumber"], 16) == head.number and g["blockHash"] != head.hash for g in logs
         ):
@@ -158,7 +178,7 @@ class Follower:
         return then is None or then["hash"] != held.hash
 
     async def _read_again(self, head: Block) -> None:
-        """Every held pool read afresh at `head`, with the same tick words as before."""
+        """After a reorganisation: every held pool read afresh at `head`."""
         self.reorgs += 1
         s = self.state
         log.warning(
@@ -167,6 +187,20 @@ class Follower:
             head.number,
             s.head.number if s.head else None,
         )
+        await self._read_all(head)
+
+    async def _read_when_due(self, head: Block) -> int:
+        """Without logs: every held pool read again at `head` once per `reread_interval` (all
+        at one block, so a quote never mixes blocks); in between the state stays, ageing."""
+        if time.monotonic() - self._read_at >= self.reread_interval:
+            await self._read_all(head)
+            self.rereads += 1
+        return 0
+
+    async def _read_all(self, head: Block) -> None:
+        """Every held pool read afresh at `head`, with the same tick words as before."""
+        s = self.state
+        self._read_at = time.monotonic()
         fresh = await _read(s.states, list(s.states.pools), hex(head.number))
         s.states.reserves, s.states.v3 = fresh.reserves, fresh.v3
         s.states.changed.update(s.states.pools)

@@ -17,6 +17,8 @@ from pricefeed.rpc.redact import redact_url, scrub
 # JSON-RPC errors that say "your call reverted" rather than "this node is unwell".
 _CALL_ERROR_CODES = {3}
 _CALL_ERROR_WORDS = ("revert", "invalid opcode", "out of gas", "outofgas")
+_METHOD_NOT_FOUND = -32601
+_UNSUPPORTED_WORDS = ("method not found", "not supported", "unsupported method", "not available")
 # how providers refuse an eth_getLogs over too many blocks or logs (not a rate limit)
 _LOG_LIMIT_WORDS = ("range", "too many", "more than", "limit", "too large", "exceed", "size")
 
@@ -31,6 +33,10 @@ class CallError(Exception):
 
 class LogRangeTooLarge(CallError):
     """The provider will not return this many blocks' or logs' worth at once: ask for less."""
+
+
+class Unsupported(CallError):
+    """The provider does not offer this method at all (JSON-RPC "method not found")."""
 
 
 class Ewma:
@@ -119,6 +125,10 @@ class Endpoint:
             error = response["error"]
             message = scrub(str(error.get("message", error)))
             lowered = message.lower()
+            if error.get("code") == _METHOD_NOT_FOUND or any(
+                w in lowered for w in _UNSUPPORTED_WORDS
+            ):
+                raise Unsupported(f"{method}: {message}")
             if (
                 method == "eth_getLogs"
                 and "rate" not in lowered
