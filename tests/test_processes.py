@@ -17,8 +17,10 @@ from pricefeed.store import Store
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_the_in_process_consumer_leaves_shutdown_to_the_server(config_file, tmp_path, signum):
     server = ServiceProcess(config_file, tmp_path).start()
-    assert server.get("/price/devchain/WETH/USDC")["cache"] in ("hit", "miss")
-    code = server.stop(signum)
+    try:
+        assert server.get("/price/devchain/WETH/USDC")["cache"] in ("hit", "miss")
+    finally:
+        code = server.stop(signum)
     log = server.log()
     assert code in (0, -signum)  # uvicorn re-raises the signal once it has shut down cleanly
     assert "Huey consumer started with 10 thread" in log
