@@ -83,3 +83,22 @@ async def test_a_swap_reaching_unread_ticks_loads_them_once_then_is_a_hit(servic
     assert [a["cache"] for a in far] == ["miss", "hit", "hit"]
     assert state.states.word_loads > loads
     assert len({a["amountOutRaw"] for a in far}) == 1
+
+
+async def test_a_pair_known_to_have_no_pool_is_answered_from_memory_and_never_charged(
+    service, proxy
+):
+    recorder = proxy()
+    stingy = {"client_rpc_share": 0.001}  # 1 chain read a minute for this client
+    async with service([recorder.url], server=stingy, chain=SLOW_BLOCKS) as client:
+        first = await client.get("/price/devchain/NOPE/USDC")  # looked up: no pool anywhere
+        await followed_once(client)
+        statements = record_statements(client.app.state.store)
+        recorder.reset_counts()
+        again = [await client.get("/price/devchain/NOPE/USDC") for _ in range(20)]
+
+    assert first.status_code == 404
+    assert {a.status_code for a in again} == {404}  # not 429: it costs the chain nothing
+    assert {a.json()["error"]["code"] for a in again} == {"no_route"}
+    assert recorder.http_requests == 0
+    assert statements == []

@@ -78,9 +78,12 @@ class Follower:
             await self._polling(RESUBSCRIBE_AFTER if self.settings.ws_url else None)
 
     async def _polling(self, rounds: int | None) -> None:
+        period = max(self.settings.block_time, MIN_POLL)
         while rounds is None or rounds > 0:
+            started = time.monotonic()
             await self._after(self.step())
-            await asyncio.sleep(max(self.settings.block_time, MIN_POLL))
+            # a step per period from start to start: a slow RPC does not add its wait to it
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
             rounds = None if rounds is None else rounds - 1
 
     async def _subscribed(self) -> None:
@@ -139,18 +142,22 @@ class Follower:
         if head == held:
             s.move_to(head)  # confirmed: still the head
             return 0
-        if head.number <= held.number or await self._forked(head, parent, held):
+        if head.number <= held.number or (head.number == held.number + 1 and parent != held.hash):
             await self._read_again(head)
             return 0
         if self.without_logs:
             return await self._read_when_due(head)
         try:
-            logs = await fetch_logs(
-                self.rpc,
-                s.states.addresses(),
-                held.number + 1,
-                head.number,
-                self.settings.max_log_blocks,
+            # after skipped blocks, the held block is read again beside the logs, not before
+            logs, forked = await asyncio.gather(
+                fetch_logs(
+                    self.rpc,
+                    s.states.addresses(),
+                    held.number + 1,
+                    head.number,
+                    self.settings.max_log_blocks,
+                ),
+                self._forked(head, held),
             )
         except Unsupported as e:
             log.warning(
@@ -161,19 +168,21 @@ class Follower:
             )
             self.without_logs = True
             return await self._read_when_due(head)
-        if any(
+        if forked or any(
             int(g["blockNumber"], 16) == head.number and g["blockHash"] != head.hash for g in logs
         ):
-            await self._read_again(head)  # the head changed while its logs were fetched
+            await self._read_again(head)  # the held block, or the head, is no longer the chain's
             return 0
         apply_logs(s.states, logs)
         s.move_to(head)
         self.logs += len(logs)
         return len(logs)
 
-    async def _forked(self, head: Block, parent: str, held: Block) -> bool:
+    async def _forked(self, head: Block, held: Block) -> bool:
+        """Whether the held block left the chain, when blocks were skipped (the next block's
+        parent hash says so without asking)."""
         if head.number == held.number + 1:
-            return parent != held.hash
+            return False
         then = await self.rpc.request("eth_getBlockByNumber", [hex(held.number), False])
         return then is None or then["hash"] != held.hash
 

@@ -260,16 +260,18 @@ class ChainState:
         )
 
     def holds(self, request: QuoteRequest) -> bool:
-        """Whether the request can be priced without the chain: a route, every route's pools
-        held, and nothing left to look up (word loads for far-reaching swaps aside)."""
+        """Whether the request can be answered without the chain: every route's pools held
+        (or no route at all), nothing left to look up (word loads for far swaps aside)."""
         return self._held_routes(request) is not None
 
     def _held_routes(self, request: QuoteRequest) -> list[list[Hop]] | None:
+        """The request's routes when every pool on them is held; [] when its pairs were looked
+        up and have no pool (no route, known without the chain); None when the chain is needed."""
         if self.head is None or self._pairs_wanted([request]):
             return None
         routes = self.quoter.routes(request.token_in.address, request.token_out.address)
         held = self.states.pools
-        if routes and all(h.pool.address in held for r in routes for h in r):
+        if all(h.pool.address in held for r in routes for h in r):
             return routes
         return None
 
