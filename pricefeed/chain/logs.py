@@ -73,6 +73,7 @@ def apply_log(states: PoolStates, log: dict) -> None:
                 ["int256", "int256", "uint160", "uint128", "int24"], data
             )
         elif kind in (MINT, BURN):
+            pool.positions_changed += 1
             lower, upper = (_int24(t) for t in topics[2:4])
             if kind == MINT:
                 _, amount, _, _ = decode(["address", "uint128", "uint256", "uint256"], data)

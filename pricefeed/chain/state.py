@@ -41,8 +41,9 @@ Restored = tuple[Block, float, dict[Pool, "V3Pool | Reserves | None"]]  # head, 
 
 class PoolStates:
     """The state of some pools at one block: V2 reserves and V3 swap state. `lock` is held by
-    whatever reads from the chain into them or moves them to another block, so that every
-    word and pool they hold is read at the block they are at."""
+    whatever reads pools from the chain into them or moves them to another block, so that
+    every pool they hold is read at the block they are at (tick words a swap reaches are read
+    beside it: see `out`)."""
 
     def __init__(
         self,
@@ -138,21 +139,54 @@ class PoolStates:
             return None
 
     async def out(self, hop: Hop, amount: int) -> int | None:
-        """The same, reading the tick words the swap reaches when they are not held."""
-        try:
-            return self.out_held(hop, amount)
-        except WordNotLoaded:
-            state, zero_for_one = self.v3[hop.pool.address], hop.token_in == hop.pool.token0
+        """The same, reading the tick words the swap reaches when they are not held.
+
+        The words are read into a copy of the pool, without the lock, so the follower and
+        other swaps go on meanwhile; they join the held pool only if no Mint or Burn was
+        applied to it since (else they are read again), and the swap is then priced from it.
+        """
+        for _ in range(MAX_WORD_READS):
             try:
-                async with self.lock:  # words are read at the block the states are at
-                    out, loads = await quote_exact_input(
-                        state, hop.pool.address, zero_for_one, amount, self.run_at, self.block
-                    )
+                return self.out_held(hop, amount)
+            except WordNotLoaded:
+                pass
+            address = hop.pool.address
+            state, block = self.v3[address], self.block
+            seen, trial = state.positions_changed, _copy_ticks(state)
+            try:
+                _, loads = await quote_exact_input(
+                    trial, address, hop.token_in == hop.pool.token0, amount, self.run_at, block
+                )
             except MathError:
                 return None
             self.word_loads += loads
-            self.changed.add(hop.pool.address)
-            return out
+            if self.v3.get(address) is state and state.positions_changed == seen:
+                for word, bits in dict.items(trial.bitmap):
+                    state.bitmap.setdefault(word, bits)
+                for tick, gross in trial.liquidity_gross.items():
+                    state.liquidity_gross.setdefault(tick, gross)
+                    state.liquidity_net.setdefault(tick, trial.liquidity_net[tick])
+                self.changed.add(address)
+        raise UpstreamUnavailable(
+            f"the ticks of pool {hop.pool.address} kept changing while they were read"
+        )
+
+
+MAX_WORD_READS = 4  # tries at reading the words a swap reaches while positions change
+
+
+def _copy_ticks(pool: V3Pool) -> V3Pool:
+    """The pool with copies of its words and ticks, for words to be read into."""
+    return V3Pool(
+        pool.sqrt_price_x96,
+        pool.tick,
+        pool.liquidity,
+        pool.fee,
+        pool.tick_spacing,
+        bitmap=Bitmap(dict.items(pool.bitmap), zero=getattr(pool.bitmap, "zero", range(0))),
+        liquidity_net=dict(pool.liquidity_net),
+        liquidity_gross=dict(pool.liquidity_gross),
+    )
 
 
 def v2_fees(quoter: Quoter) -> dict[str, int]:

@@ -308,6 +308,8 @@ class V3Pool:
     bitmap: dict[int, int] = field(default_factory=Bitmap)  # word -> 256 bits
     liquidity_net: dict[int, int] = field(default_factory=dict)  # initialized tick -> net
     liquidity_gross: dict[int, int] = field(default_factory=dict)  # initialized tick -> gross
+    # Mint and Burn logs applied: tick words read at an earlier block may be out of date
+    positions_changed: int = field(default=0, compare=False)
 
     def agrees_with(self, other: V3Pool) -> bool:
         """The same swap state, and the same ticks in every word this pool holds (`other`
