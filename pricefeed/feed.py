@@ -88,6 +88,7 @@ class Feed:
         # quotes computed from state since the last flush: written then, in one transaction, so
         # the store has each asked amount's latest quote (and price history) off the hot path
         self._unsaved: dict[QuoteKey, Quote] = {}
+        self._recorded: LRUCache[PairKey, float] = LRUCache(settings.demand_pairs)  # when
 
     async def start(self) -> None:
         """Load tiers, pairs and the most wanted quotes from the store: a warm restart."""
@@ -295,6 +296,7 @@ class Feed:
                 quote = msgspec.structs.replace(entry.quote, fetched_at=confirmed)
                 entry = Entry(quote, state.confirmed_at)
                 self.l1.put(key, entry)
+                self._record(key, quote, tier, now)
         else:
             answer = state.quote_held(request)
             if answer is None:
@@ -303,10 +305,18 @@ class Feed:
                 raise answer
             entry = Entry(answer, state.confirmed_at)
             self.l1.put(key, entry)
-            if len(self._unsaved) < self.l1.size:  # for the store at the next flush
-                self._unsaved[key] = answer
+            self._record(key, answer, tier, now)
         cache = "hit" if age <= tier.ttl and state.caught_up else "stale"
         return self._served(key, request, entry, cache, age, tier, now)
+
+    def _record(self, key: QuoteKey, quote: Quote, tier: Tier, now: float) -> None:
+        """Keep a quote computed from state for the store's next flush: once per the pair's
+        tier period, as a refresh would, so the store and the price history grow with pairs
+        and time, not with the amounts asked."""
+        period = tier.refresh if tier.refresh is not None else tier.ttl
+        if now - self._recorded.get(key[:3], -1e18) >= period:
+            self._recorded[key[:3]] = now
+            self._unsaved[key] = quote
 
     async def _fetched(
         self, key: QuoteKey, request: QuoteRequest, entry: Entry | None, future: asyncio.Future
