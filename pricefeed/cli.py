@@ -52,6 +52,7 @@ def run(host: str | None, port: int | None) -> None:
         port=port if port is not None else settings.server.port,
         log_level=settings.server.log_level.lower(),
         log_config=None,  # ours: JSON lines on stderr
+        access_log=settings.server.access_log,
         # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so any local process
         # (or a proxy that passes the header through) could pick its own client address
         proxy_headers=bool(settings.server.trusted_proxies),
@@ -150,27 +151,60 @@ def devchain(port: int, block_time: int, market: bool, config_out: Path) -> None
 
 
 @main.group(invoke_without_command=True)
-@click.option("--rate", default=20.0, show_default=True, help="requests per second (open loop)")
-@click.option("--seconds", default=120.0, show_default=True, help="length of the run")
+@click.option("--rate", default=200.0, show_default=True, help="requests per second (open loop)")
+@click.option("--seconds", default=120.0, show_default=True, help="steady-state window")
+@click.option("--warmup", default=30.0, show_default=True, help="cold-start window before it")
 @click.option(
     "--latency", default="2-5", show_default=True, help="seconds added to each RPC request, LO-HI"
 )
+@click.option(
+    "--rpc-rate-limit",
+    default=25.0,
+    show_default=True,
+    help="RPC requests per second the endpoint answers before 429; 0 for no cap",
+)
 @click.option("--zipf", default=1.1, show_default=True, help="exponent of the pair popularity")
 @click.option(
-    "--tail", default=30, show_default=True, help="long-tail tokens added to the devchain"
+    "--tail",
+    default=30,
+    show_default=True,
+    help="long-tail tokens added to the devchain (30: 36 tokens, 1,260 directed pairs)",
+)
+@click.option("--generators", default=1, show_default=True, help="load generator processes")
+@click.option(
+    "--clients",
+    default=1,
+    show_default=True,
+    help="loopback source addresses the load comes from (the service budgets per client)",
+)
+@click.option(
+    "--realtime/--no-realtime",
+    default=True,
+    show_default=True,
+    help="generator processes ask for real-time priority (SCHED_RR) to keep the schedule",
 )
 @click.option("--compare/--no-compare", default=False, help="also run a no-cache baseline")
+@click.option(
+    "--baseline-seconds", default=30.0, show_default=True, help="length of the baseline run"
+)
 @click.option("--out", default="bench-results", show_default=True, type=click.Path(path_type=Path))
 @click.pass_context
-def bench(ctx, rate, seconds, latency, zipf, tail, compare, out) -> None:
+def bench(ctx, latency, rpc_rate_limit, compare, out, **figures) -> None:
     """Load the service on the local devchain and report (or run a sub-benchmark)."""
     if ctx.invoked_subcommand is not None:
         return
+    from pricefeed.bench.load import Setup
     from pricefeed.bench.load import run as run_load
-    from pricefeed.bench.load import table
+    from pricefeed.bench.report import table
 
     low, _, high = latency.partition("-")
-    results = run_load(rate, seconds, (float(low), float(high or low)), zipf, tail, compare, out)
+    setup = Setup(
+        rpc_latency=(float(low), float(high or low)),
+        rpc_rate_limit=rpc_rate_limit or None,
+        baseline_seconds=figures.pop("baseline_seconds"),
+        **figures,
+    )
+    results = run_load(setup, compare, out)
     click.echo(table(results))
     click.echo(f"\nwritten: {out / 'bench.json'}, {out / 'bench.html'}")
 
@@ -180,18 +214,25 @@ def bench(ctx, rate, seconds, latency, zipf, tail, compare, out) -> None:
     "--latency", default="2-5", show_default=True, help="seconds added to each RPC request, LO-HI"
 )
 @click.option("--requests", default=2000, show_default=True, help="sequential cached requests")
-@click.option("--concurrency", default=20, show_default=True, help="concurrent clients")
-@click.option("--seconds", default=10.0, show_default=True, help="length of the concurrent run")
+@click.option(
+    "--concurrency", default=32, show_default=True, help="keep-alive connections of the load tool"
+)
+@click.option("--seconds", default=10.0, show_default=True, help="length of each throughput run")
+@click.option("--nginx", is_flag=True, help="also measure nginx serving the same bytes")
 @click.option("--out", type=click.Path(path_type=Path), help="write the figures as JSON here")
 def bench_cached(
-    latency: str, requests: int, concurrency: int, seconds: float, out: Path | None
+    latency: str, requests: int, concurrency: int, seconds: float, nginx: bool, out: Path | None
 ) -> None:
-    """Cached-path latency and throughput of a real server behind a slow RPC."""
+    """Cached-path latency of a real server behind a slow RPC, and its throughput beside a
+    minimal ASGI app (and nginx) answering the same bytes."""
     from pricefeed.bench.cached import run as run_bench
+    from pricefeed.bench.cached import throughput_text
 
     low, _, high = latency.partition("-")
-    figures = run_bench((float(low), float(high or low)), requests, concurrency, seconds, out)
+    delay = (float(low), float(high or low))
+    figures = run_bench(delay, requests, concurrency, seconds, out, with_nginx=nginx)
     click.echo(json.dumps(figures, indent=2))
+    click.echo(throughput_text(figures))
 
 
 @bench.command("state")

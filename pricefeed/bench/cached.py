@@ -1,7 +1,10 @@
 """Cached-path figures of a real server behind a slow RPC: latency, throughput, job start.
 
-Starts anvil with the devchain, a proxy adding `latency` seconds to every RPC request, and
-`pricefeed run` on a free port; all three are stopped at the end.
+Starts the bench's world (anvil with the devchain, a market, a proxy adding `latency` seconds to
+every RPC request) in its own process and `pricefeed run` on a free port; both are stopped at
+the end. Throughput of a cached GET /price is measured with wrk beside a minimal ASGI app that
+answers the same bytes on the same server (and, with `nginx`, beside nginx serving them as a
+static file): the ratios say how much of the cost is the service's own.
 """
 
 from __future__ import annotations
@@ -16,27 +19,27 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from pricefeed.bench.harness import config_for, service, summary
-from pricefeed.devchain.deploy import deploy
-from pricefeed.devchain.node import Anvil
-from pricefeed.devchain.rpcproxy import RpcProxy
+from pricefeed.bench.harness import service, summary
+from pricefeed.bench.throughput import load, minimal_server, nginx_server
+from pricefeed.bench.world import World
 from pricefeed.store import Store
 
 PAIRS = [("WETH", "USDC"), ("WBTC", "USDC"), ("DAI", "USDC"), ("LINK", "USDC"), ("UNI", "WETH")]
 
 
 def run(
-    latency: tuple[float, float], requests: int, concurrency: int, seconds: float, out: Path | None
+    latency: tuple[float, float],
+    requests: int,
+    connections: int,
+    seconds: float,
+    out: Path | None,
+    with_nginx: bool = False,
 ) -> dict:
-    with tempfile.TemporaryDirectory() as tmp, Anvil() as anvil, RpcProxy(anvil.url) as proxy:
+    with tempfile.TemporaryDirectory() as tmp, World(Path(tmp), latency, 25.0, tail=0) as world:
         data = Path(tmp)
-        d = deploy(anvil.url)
-        proxy.faults.delay = latency
-        config = data / "pricefeed.toml"
-        config.write_text(config_for(d, proxy.url))
         asyncio.run(_short_tier4_ttl(data))
         figures: dict = {"rpcLatencySeconds": list(latency)}
-        with service(config, data, PRICEFEED__CACHE__RETIER_INTERVAL="3600") as (base, log):
+        with service(world.config, data, PRICEFEED__CACHE__RETIER_INTERVAL="3600") as (base, log):
             with httpx.Client(base_url=base, timeout=120) as client:
                 started = time.perf_counter()
                 batch = {
@@ -46,9 +49,9 @@ def run(
                 figures["coldBatchSeconds"] = round(time.perf_counter() - started, 2)
                 figures["cachedSequentialMs"] = _sequential(client, requests)
                 figures["baselineHealthLiveMs"] = _sequential(client, requests, path="/health/live")
-            figures["cachedConcurrent"] = asyncio.run(_concurrent(base, concurrency, seconds))
+            figures["throughput"] = throughput(base, world.config, connections, seconds, with_nginx)
             figures["onDemandJobStartMs"] = _job_start(base, log)
-            figures["rpcHttpRequestsWholeRun"] = proxy.http_requests
+            figures["rpcHttpRequestsWholeRun"] = world.counts()["httpRequests"]
     if out:
         out.write_text(json.dumps(figures, indent=2))
     return figures
@@ -75,27 +78,55 @@ def _sequential(client: httpx.Client, n: int, path: str | None = None) -> dict:
     return summary(latencies)
 
 
-async def _concurrent(base: str, concurrency: int, seconds: float) -> dict:
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def user(client: httpx.AsyncClient, k: int) -> None:
-        while time.perf_counter() < deadline:
-            a, b = PAIRS[k % len(PAIRS)]
-            started = time.perf_counter()
-            (await client.get(f"/price/devchain/{a}/{b}")).raise_for_status()
-            latencies.append(time.perf_counter() - started)
-
-    limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        started = time.perf_counter()
-        await asyncio.gather(*(user(client, k) for k in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return {
-        "concurrency": concurrency,
-        "requestsPerSecond": round(len(latencies) / elapsed),
-        **summary(latencies),
+def throughput(base: str, config: Path, connections: int, seconds: float, nginx: bool) -> dict:
+    """Cached GET /price on the service, then the same bytes from the minimal app (and nginx)."""
+    a, b = PAIRS[0]
+    path = f"/price/devchain/{a}/{b}"
+    answer = httpx.get(base + path, timeout=60)
+    assert answer.json()["cache"] in ("hit", "stale"), answer.text
+    body, headers = answer.content, list(answer.headers.items())
+    figures = {
+        "path": path,
+        "bodyBytes": len(body),
+        "service": load(base + path, connections, seconds),
     }
+    figures["serviceAnsweredAfter"] = httpx.get(base + path, timeout=60).json()["cache"]
+    with minimal_server(body, headers, config) as url:
+        figures["minimalAsgi"] = load(url + path, connections, seconds)
+    if nginx:
+        with nginx_server(body, headers, path) as url:
+            figures["nginx"] = load(url + path, connections, seconds)
+    figures["ratios"] = ratios(figures)
+    return figures
+
+
+def ratios(figures: dict) -> dict:
+    """Requests per second of the service over each reference (1.0: as fast as it)."""
+    rate = {
+        k: v["requestsPerSecond"]
+        for k, v in figures.items()
+        if isinstance(v, dict) and "requestsPerSecond" in v
+    }
+    out = {"serviceOverMinimalAsgi": round(rate["service"] / rate["minimalAsgi"], 3)}
+    if "nginx" in rate:
+        out["serviceOverNginx"] = round(rate["service"] / rate["nginx"], 3)
+        out["minimalAsgiOverNginx"] = round(rate["minimalAsgi"] / rate["nginx"], 3)
+    return out
+
+
+def throughput_text(figures: dict) -> str:
+    t = figures["throughput"]
+    lines = [
+        f"cached GET {t['path']} ({t['bodyBytes']} bytes), {t['service']['tool']}, {t['service']['connections']} connections, {t['service']['seconds']:g} s"
+    ]
+    for name in ("service", "minimalAsgi", "nginx"):
+        if name in t:
+            f = t[name]
+            lines.append(
+                f"  {name:12} {f['requestsPerSecond']:>8} req/s   non-2xx {f['non2xx']}   p50 {f.get('latencyP50', '-')} p99 {f.get('latencyP99', '-')}"
+            )
+    lines += [f"  {k}: {v}" for k, v in t["ratios"].items()]
+    return "\n".join(lines)
 
 
 def _job_start(base: str, log: Path, trials: int = 10) -> dict:

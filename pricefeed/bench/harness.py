@@ -16,7 +16,7 @@ import httpx
 
 from pricefeed.devchain.build import ensure_contracts, uniswap_artifact
 from pricefeed.devchain.deploy import DEADLINE, Deployment
-from pricefeed.devchain.node import free_port
+from pricefeed.devchain.node import _die_with_parent, free_port
 from pricefeed.metrics import percentiles
 
 
@@ -60,9 +60,11 @@ def config_for(d: Deployment, rpc_url: str, extra: str = "") -> str:
 
 
 @contextmanager
-def service(config: Path, data: Path, **env: str):
-    """`pricefeed run` on a free port with its files in `data`; stopped on exit."""
+def service(config: Path, data: Path, command: list[str] | None = None, **env: str):
+    """`pricefeed run` (or `command`, "{port}" in it replaced) on a free port with its files in
+    `data`; stopped on exit."""
     port = free_port()
+    command = [a.replace("{port}", str(port)) for a in command] if command else None
     environment = {
         **os.environ,
         "PRICEFEED_CONFIG": str(config),
@@ -73,11 +75,13 @@ def service(config: Path, data: Path, **env: str):
     }
     log = data / "server.log"
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("pricefeed")), "run", "--port", str(port)],
+        command or [str(Path(sys.executable).with_name("pricefeed")), "run", "--port", str(port)],
         env=environment,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
     )
+    (data / "server.pid").write_text(str(server.pid))  # for figures read from /proc
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base)
@@ -87,11 +91,41 @@ def service(config: Path, data: Path, **env: str):
         server.wait(60)
 
 
-def wait_ready(base: str, timeout: float = 60.0) -> None:
+@contextmanager
+def server_process(command: list[str], log: Path, env: dict | None = None):
+    """A server the bench starts; SIGTERM on exit (SIGKILL if it lingers), and it dies with us."""
+    process = subprocess.Popen(
+        command,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        preexec_fn=_die_with_parent,
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a live process (Linux), None if it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def wait_ready(base: str, timeout: float = 60.0, path: str = "/health/ready") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if httpx.get(base + "/health/ready").status_code == 200:
+            if httpx.get(base + path).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

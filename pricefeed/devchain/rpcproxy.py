@@ -1,7 +1,9 @@
 """A JSON-RPC proxy in front of a node that counts what passes and injects faults.
 
 Used by the tests (a hung, failing, rate-limited or lagging endpoint) and by benchmarks
-(2-5 s of latency per request, like a distant public endpoint).
+(2-5 s of latency per request and a requests-per-second cap, like a distant public endpoint).
+A process that does not share the proxy's memory reads its counts at `GET /_proxy/counts` and
+clears them with `POST /_proxy/reset`.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
+from aiolimiter import AsyncLimiter
 
 from pricefeed.devchain.node import free_port
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -26,6 +31,8 @@ class Faults:
     status: int | None = None  # answer this HTTP status instead of forwarding
     lag: int = 0  # pretend to be this many blocks behind the upstream
     max_log_blocks: int | None = None  # refuse wider eth_getLogs ranges, as providers do
+    rate_limit: float | None = None  # requests per second; HTTP 429 beyond it (None: no cap)
+    no_logs: bool = False  # a provider without eth_getLogs: "method not found"
 
 
 class RpcProxy:
@@ -38,6 +45,9 @@ class RpcProxy:
         self.methods: Counter[str] = Counter()  # JSON-RPC methods received
         self.http_requests = 0
         self.refused_logs = 0  # eth_getLogs refused for their range
+        self.limited = 0  # requests answered 429 for going over `faults.rate_limit`
+        self.largest_body = 0  # bytes of the largest request body received
+        self._limiter: AsyncLimiter | None = None  # for faults.rate_limit
         self.timeline: list[tuple[float, float]] = []  # (arrived, answered) of each request
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -62,7 +72,19 @@ class RpcProxy:
     def reset_counts(self) -> None:
         self.methods.clear()
         self.http_requests = 0
+        self.limited = 0
+        self.largest_body = 0
         self.timeline.clear()
+
+    def counts(self) -> dict:
+        """What passed since the last reset, as JSON."""
+        return {
+            "httpRequests": self.http_requests,
+            "methods": dict(self.methods),
+            "limited": self.limited,
+            "refusedLogs": self.refused_logs,
+            "largestBodyBytes": self.largest_body,
+        }
 
     def __enter__(self) -> RpcProxy:
         return self.start()
@@ -76,7 +98,12 @@ class RpcProxy:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        app = web.Application()
+        # aiohttp refuses bodies over 1 MiB with a 413 by default; the service's batched
+        # eth_calls can be larger, and a transparent proxy must not be the one refusing them
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        # registered before the catch-all, which would otherwise forward them to the node
+        app.router.add_route("GET", "/_proxy/counts", self._counts)
+        app.router.add_route("POST", "/_proxy/reset", self._reset)
         app.router.add_route("POST", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -85,6 +112,13 @@ class RpcProxy:
             self._started.set()
             await self._stop.wait()
         await runner.cleanup()
+
+    async def _counts(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self.counts())
+
+    async def _reset(self, request: web.Request) -> web.StreamResponse:
+        self.reset_counts()
+        return web.json_response(self.counts())
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         arrived = time.monotonic()
@@ -104,10 +138,16 @@ class RpcProxy:
 
     async def _respond(self, request: web.Request) -> web.StreamResponse:
         self.http_requests += 1
+        self.largest_body = max(self.largest_body, request.content_length or 0)
         body = await request.json()
         for call in body if isinstance(body, list) else [body]:
             self.methods[call.get("method", "?")] += 1
         f = self.faults
+        if f.rate_limit is not None and not await self._within_rate(f.rate_limit):
+            self.limited += 1  # refused at once, as a provider's edge does, before any latency
+            return web.Response(
+                status=429, text="rate limit exceeded", headers={"Retry-After": "1"}
+            )
         if f.hang:  # until the proxy stops
             await self._stop.wait()
             return web.Response(status=503, text="proxy stopped")
@@ -119,7 +159,19 @@ class RpcProxy:
             return web.json_response([await self._answer(c) for c in body])
         return web.json_response(await self._answer(body))
 
+    async def _within_rate(self, rate: float) -> bool:
+        """Within `rate` requests a second (aiolimiter's bucket), or refused: never queued."""
+        if self._limiter is None or self._limiter.max_rate != rate:
+            self._limiter = AsyncLimiter(rate, 1)
+        if not self._limiter.has_capacity():
+            return False
+        await self._limiter.acquire()  # there is room: this does not wait
+        return True
+
     async def _answer(self, call: dict) -> dict:
+        if self.faults.no_logs and call.get("method") == "eth_getLogs":
+            error = {"code": -32601, "message": "the method eth_getLogs does not exist"}
+            return {"jsonrpc": "2.0", "id": call.get("id"), "error": error}
         if (limit := self.faults.max_log_blocks) and call.get("method") == "eth_getLogs":
             query = call["params"][0]
             if int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1 > limit:
