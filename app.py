@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
                         queue,
                         settings.cache.recent,
                         per_pair=settings.cache.amounts_per_pair,
+                        follows=feed.follows,
                     ).run()
                 )
             )

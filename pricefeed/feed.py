@@ -88,7 +88,7 @@ class Feed:
         # quotes computed from state since the last flush: written then, in one transaction, so
         # the store has each asked amount's latest quote (and price history) off the hot path
         self._unsaved: dict[QuoteKey, Quote] = {}
-        self._recorded: LRUCache[PairKey, float] = LRUCache(settings.demand_pairs)  # when
+        self._recorded: LRUCache[QuoteKey, float] = LRUCache(settings.l1_size)  # when
 
     async def start(self) -> None:
         """Load tiers, pairs and the most wanted quotes from the store: a warm restart."""
@@ -296,7 +296,7 @@ class Feed:
                 quote = msgspec.structs.replace(entry.quote, fetched_at=confirmed)
                 entry = Entry(quote, state.confirmed_at)
                 self.l1.put(key, entry)
-                self._record(key, quote, tier, now)
+                self._record(key, entry, tier)
         else:
             answer = state.quote_held(request)
             if answer is None:
@@ -305,18 +305,18 @@ class Feed:
                 raise answer
             entry = Entry(answer, state.confirmed_at)
             self.l1.put(key, entry)
-            self._record(key, answer, tier, now)
+            self._record(key, entry, tier)
         cache = "hit" if age <= tier.ttl and state.caught_up else "stale"
         return self._served(key, request, entry, cache, age, tier, now)
 
-    def _record(self, key: QuoteKey, quote: Quote, tier: Tier, now: float) -> None:
-        """Keep a quote computed from state for the store's next flush: once per the pair's
-        tier period, as a refresh would, so the store and the price history grow with pairs
-        and time, not with the amounts asked."""
+    def _record(self, key: QuoteKey, entry: Entry, tier: Tier) -> None:
+        """Keep a quote computed from state for the store's next flush: one per its tier's
+        period of the state's own time (when it was seen at the head), as a refresh would;
+        the store's count cap and pruning bound what this adds."""
         period = tier.refresh if tier.refresh is not None else tier.ttl
-        if now - self._recorded.get(key[:3], -1e18) >= period:
-            self._recorded[key[:3]] = now
-            self._unsaved[key] = quote
+        if entry.fetched_at - self._recorded.get(key, -1e18) >= period:
+            self._recorded[key] = entry.fetched_at
+            self._unsaved[key] = entry.quote
 
     async def _fetched(
         self, key: QuoteKey, request: QuoteRequest, entry: Entry | None, future: asyncio.Future
@@ -481,18 +481,33 @@ class Feed:
     def _prewarm(self, rising: set[PairKey], now: float) -> None:
         """Load again the pools of rising pairs that are no longer held (let go as least
         recently priced), before they are asked for again."""
-        due = [
-            key
-            for key in self.l1
-            if key[:3] in rising and (entry := self.l1.peek(key)) and not self._holds(entry.quote)
-        ]
+        if not rising:
+            return
+        due, checked = [], {}  # routes are looked at once per pair, not once per amount
+        for key in self.l1:
+            if key[:3] in rising and (entry := self.l1.peek(key)):
+                if key[:3] not in checked:
+                    checked[key[:3]] = not self.follows(key, entry.quote)
+                if checked[key[:3]]:
+                    due.append(key)
         if due:
             self.refresh_soon(due, PRIORITY_PREWARM, self.tier(due[0][:3]).ttl)
 
-    def _holds(self, quote: Quote) -> bool:
-        state = self.engine.held(quote.chain)
-        request = QuoteRequest(quote.token_in, quote.token_out, quote.amount_in_raw)
-        return state is not None and state.holds(request)
+    def follows(self, key: QuoteKey, quote: Quote | None = None) -> bool:
+        """Whether this key's pair is priced from held state (its pools followed every block),
+        so nothing needs to refresh it."""
+        state = self.engine.held(key[0])
+        if state is None:
+            return False
+        if quote is not None:
+            tokens = quote.token_in, quote.token_out
+        else:
+            try:
+                chain = state.quoter.chain
+                tokens = chain.token(key[1]), chain.token(key[2])
+            except PricefeedError:
+                return False
+        return state.holds(QuoteRequest(*tokens, key[3]))
 
     async def run_background(self) -> None:
         """Flush demand every `flush_interval`, re-rank every `retier_interval`, until cancelled."""

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from pricefeed.store import Store
+from pricefeed.store import PairKey, QuoteKey, Store
 from pricefeed.tasks import RefreshQueue
 from pricefeed.tiers import priority
 
@@ -27,6 +27,7 @@ class Scheduler:
         tick: float = 1.0,
         per_pair: int = 8,
         clock: Callable[[], float] = time.time,
+        follows: Callable[[QuoteKey], bool] | None = None,
     ):
         self.store = store
         self.queue = queue
@@ -34,11 +35,20 @@ class Scheduler:
         self.per_pair = per_pair  # amounts of one pair kept refreshed
         self.tick_seconds = tick
         self.clock = clock
+        # keys whose pairs are priced from followed state need no refresh job (the web process
+        # answers them from the head; a separate worker holds no state and refreshes them all)
+        self.follows = follows
 
     async def tick(self) -> int:
         """Queue every due quote; returns how many were queued."""
         tiers = await self.store.tiers()
         due = await self.store.due(self.clock(), self.recent, tiers, self.per_pair)
+        if self.follows is not None:
+            followed: dict[PairKey, bool] = {}  # routes looked at once per pair
+            for key, _ in due:
+                if key[:3] not in followed:
+                    followed[key[:3]] = self.follows(key)
+            due = [(key, tier) for key, tier in due if not followed[key[:3]]]
         queued = 0
         for tier in sorted({t for _, t in due}):
             keys = [k for k, t in due if t == tier]

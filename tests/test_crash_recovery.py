@@ -75,7 +75,11 @@ def check_nothing_lost(server: ServiceProcess, restarted_at: float) -> None:
     pinned = {p["pair"] for p in call(server, "GET", "/admin/pairs")["pairs"] if p["pinned"]}
     assert pinned == {f"{a}/{b}" for a, b in PINNED}
     deadline = restarted_at + TIER1["refresh"] + 4  # one period, a scheduler tick, a fetch
-    while True:
+    for a, b in PINNED:  # answered from the chain's state, followed again since the restart
+        assert not _until_fresh(server, f"/price/devchain/{a}/{b}", deadline)["stale"]
+    while True:  # and what is answered reaches the store (asked on, as under load)
+        for a, b in PINNED:
+            server.get(f"/price/devchain/{a}/{b}")
         ages = call(server, "GET", "/admin/pairs")["pairs"]
         fresh = [
             p
@@ -87,6 +91,14 @@ def check_nothing_lost(server: ServiceProcess, restarted_at: float) -> None:
         if len(fresh) == len(PINNED):
             return
         assert time.time() < deadline, f"not refreshed since the restart: {ages}"
+        time.sleep(0.2)
+
+
+def _until_fresh(server: ServiceProcess, path: str, deadline: float) -> dict:
+    while True:
+        answer = server.get(path)
+        if not answer["stale"] or time.time() > deadline:
+            return answer
         time.sleep(0.2)
 
 

@@ -294,17 +294,16 @@ class Store:
                 }
                 for q in fresh
             ]
-            stmt = self._insert(quotes).values(rows)
-            await conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["pair_id", "amount_in"],
-                    set_={
-                        c: stmt.excluded[c]
-                        for c in ("body", "block_number", "fetched_at", "queued_until")
-                    },
-                    where=quotes.c.block_number <= stmt.excluded.block_number,  # never go back
-                )
+            stmt = self._insert(quotes)
+            upsert = stmt.on_conflict_do_update(
+                index_elements=["pair_id", "amount_in"],
+                set_={
+                    c: stmt.excluded[c]
+                    for c in ("body", "block_number", "fetched_at", "queued_until")
+                },
+                where=quotes.c.block_number <= stmt.excluded.block_number,  # never go back
             )
+            await conn.execute(upsert, rows)  # executemany: compiled once, then from the cache
             await conn.execute(
                 price_history.insert(),
                 [
