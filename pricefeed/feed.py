@@ -84,6 +84,9 @@ class Feed:
             settings.no_route_size, NO_ROUTE_TTL, timer=lambda: self.clock()
         )
         self._queued: LRUCache[QuoteKey, float] = LRUCache(settings.l1_size)  # asked for, until
+        self._charged: TTLCache[tuple[str, str, str, str], bool] = TTLCache(
+            settings.no_route_size, settings.fetch_deadline, timer=lambda: self.clock()
+        )  # (client, chain, tokenIn, tokenOut) whose load was charged to the client
         self._background: set[asyncio.Task] = set()
         # quotes computed from state since the last flush: written then, in one transaction, so
         # the store has each asked amount's latest quote (and price history) off the hot path
@@ -166,7 +169,15 @@ class Feed:
             return True
         if self.engine.state(chain).holds(request):
             return True
-        return await self.quotas.charge_rpc(client, chain.name, chain.settings.rpc.rate_limit)
+        # one charge per pair and client while its pools load: the amounts asked meanwhile go
+        # in the same batch of look-ups and reads, and cost the chain nothing more
+        charged = (client, chain.name, request.token_in.address, request.token_out.address)
+        if charged in self._charged:
+            return True
+        if not await self.quotas.charge_rpc(client, chain.name, chain.settings.rpc.rate_limit):
+            return False
+        self._charged[charged] = True
+        return True
 
     async def _over_budget(
         self, key: QuoteKey, request: QuoteRequest, entry: Entry | None, client: str, chain: Chain
@@ -429,6 +440,7 @@ class Feed:
         for key in [k for k, until in self._queued.items() if until <= now]:
             del self._queued[key]
         self._no_route.expire()
+        self._charged.expire()
 
     async def prune(self) -> dict[str, int]:
         """Forget what nobody asks for any more, in the store (see `Store.prune`)."""

@@ -39,3 +39,16 @@ async def test_a_body_over_the_size_limit_gets_413(service):
         answer = await client.post("/prices", json=big)
     assert answer.status_code == 413
     assert answer.json()["error"]["code"] == "too_large"
+
+
+async def test_many_amounts_of_a_new_pair_are_charged_to_the_client_as_one_load(service):
+    stingy = {"client_rpc_share": 0.001}  # one chain read a minute for this client
+    async with service(server=stingy) as client:
+        batch = [
+            {"chain": "devchain", "tokenIn": "WBTC", "tokenOut": "DAI", "amount": f"0.{n:03d}"}
+            for n in range(1, 21)
+        ]
+        answer = await client.post("/prices", json={"pairs": batch})
+    results = answer.json()["results"]
+    assert [("error" in r) for r in results] == [False] * 20  # one load, not twenty
+    assert {r["cache"] for r in results} == {"miss"}
