@@ -434,7 +434,10 @@ class Feed:
         """Write the quotes computed from state, popularity and request counts; forget stale
         bookkeeping."""
         unsaved, self._unsaved = self._unsaved, {}
-        await self.store.save_quotes(list(unsaved.values()))
+        try:
+            await self.store.save_quotes(list(unsaved.values()))
+        except StoreUnavailable as e:  # computed from state again when asked: nothing is lost
+            log.error("%d quotes from state not written: %s", len(unsaved), e)
         await self.store.record_demand(self.demand.drain())
         now = self.clock()
         for key in [k for k, until in self._queued.items() if until <= now]:
@@ -610,7 +613,10 @@ class Feed:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        await self.flush()
+        try:
+            await self.flush()
+        except StoreUnavailable as e:  # shutting down: say what was not kept, and go on
+            log.error("popularity not written at shutdown: %s", e)
 
 
 def request_key(chain: str, request: QuoteRequest) -> QuoteKey:

@@ -16,13 +16,13 @@ async def test_a_client_over_its_rate_limit_gets_429_with_retry_after(service):
     assert health.status_code == 200  # only the quote routes are limited
 
 
-async def test_by_default_one_app_server_may_burst_1500_requests_of_any_amount(service):
+async def test_by_default_one_app_server_may_burst_1000_requests_of_any_amount(service):
     async with service() as client:
         await client.get("/price/devchain/WETH/USDC")
         answers = await asyncio.gather(
             *(
                 client.get("/price/devchain/WETH/USDC", params={"amount": str(n)})
-                for n in range(1, 1501)
+                for n in range(1, 1001)
             )
         )
     assert {a.status_code for a in answers} == {200}
