@@ -44,7 +44,10 @@ async def test_hits_and_stale_answers_for_any_amount_touch_neither_the_database_
     service, proxy
 ):
     recorder = proxy()
-    async with service([recorder.url], cache=PERIODIC_ONLY, chain=SLOW_BLOCKS) as client:
+    no_shadow = {"state": {"shadow_rate": 0.0}}  # a shadow check is an RPC request by design
+    async with service(
+        [recorder.url], cache=PERIODIC_ONLY, chain=SLOW_BLOCKS, sections=no_shadow
+    ) as client:
         await client.get(PRICE)  # the pair's pools are loaded: a miss
         await followed_once(client)
         statements = record_statements(client.app.state.store)
@@ -90,7 +93,10 @@ async def test_a_pair_known_to_have_no_pool_is_answered_from_memory_and_never_ch
 ):
     recorder = proxy()
     stingy = {"client_rpc_share": 0.001}  # 1 chain read a minute for this client
-    async with service([recorder.url], server=stingy, chain=SLOW_BLOCKS) as client:
+    no_shadow = {"state": {"shadow_rate": 0.0}}
+    async with service(
+        [recorder.url], server=stingy, chain=SLOW_BLOCKS, sections=no_shadow
+    ) as client:
         first = await client.get("/price/devchain/NOPE/USDC")  # looked up: no pool anywhere
         await followed_once(client)
         statements = record_statements(client.app.state.store)
