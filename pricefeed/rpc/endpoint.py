@@ -18,7 +18,7 @@ from pricefeed.rpc.redact import redact_url, scrub
 _CALL_ERROR_CODES = {3}
 _CALL_ERROR_WORDS = ("revert", "invalid opcode", "out of gas", "outofgas")
 _METHOD_NOT_FOUND = -32601
-_UNSUPPORTED_WORDS = ("method not found", "not supported", "unsupported method", "not available")
+_UNSUPPORTED_WORDS = ("method not found", "not supported", "unsupported method")
 # how providers refuse an eth_getLogs over too many blocks or logs (not a rate limit)
 _LOG_LIMIT_WORDS = ("range", "too many", "more than", "limit", "too large", "exceed", "size")
 
