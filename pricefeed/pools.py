@@ -16,6 +16,7 @@ from pricefeed.multicall import Call
 
 RunCalls = Callable[[list[Call]], Awaitable[list[tuple[bool, bytes]]]]
 Entry = tuple[Pool | None, float]  # the pool (None: none there), and when that was learned
+Found = dict[tuple[str, str], list[Pool]]  # the pools of sorted token pairs, as one round knew
 
 
 def sort_pair(a: str, b: str) -> tuple[str, str]:
@@ -35,8 +36,12 @@ class PoolBook:
     def __len__(self) -> int:
         return len(self._pairs)
 
-    def pools(self, a: str, b: str) -> list[Pool]:
-        known = self._pairs.get(sort_pair(a, b), {})
+    def pools(self, a: str, b: str, found: Found | None = None) -> list[Pool]:
+        """The pools of this pair: from `found` (a round's look-ups) where it has the pair."""
+        pair = sort_pair(a, b)
+        if found is not None and pair in found:
+            return found[pair]
+        known = self._pairs.get(pair, {})
         return [pool for pool, _ in known.values() if pool is not None]
 
     def add(self, pool: Pool) -> None:
@@ -63,23 +68,29 @@ class PoolBook:
                     wanted += [x for x in venue.pool_lookups(a, b) if (x.venue, x.fee) in due]
         return wanted
 
-    async def learn(self, pairs: Iterable[tuple[str, str]], run_calls: RunCalls) -> None:
-        """Look up, in one batch, every pool of these pairs not known (or missing for long)."""
-        wanted = self.wanted(pairs)
-        if not wanted:
-            return
-        now = time.monotonic()
-        results = await run_calls([lookup.call for lookup in wanted])
-        by_name = {v.name: v for v in self.venues}
-        for lookup, (ok, data) in zip(wanted, results, strict=True):
-            pool = None
-            if ok:
-                try:
-                    pool = by_name[lookup.venue].pool_from_lookup(lookup, data)
-                except Exception:  # not a factory, or an odd one: no pool
-                    pool = None
-            pair = (lookup.token0, lookup.token1)
-            known = self._pairs.get(pair)
-            if known is None:
-                known = self._pairs[pair] = {}
-            known[(lookup.venue, lookup.fee)] = (pool, now)
+    async def learn(self, pairs: Iterable[tuple[str, str]], run_calls: RunCalls) -> Found:
+        """Look up, in one batch, every pool of these pairs not known (or missing for long).
+
+        Returns the pools of every pair asked, as this round knows them: a batch is routed
+        from that, so pairs the book lets go of while it learns (more pairs than its size)
+        are still priced, not taken for pairs without a pool."""
+        asked = {sort_pair(a, b) for a, b in pairs if a != b}
+        known = {pair: dict(self._pairs.get(pair, {})) for pair in asked}
+        wanted = self.wanted(asked)
+        if wanted:
+            now = time.monotonic()
+            results = await run_calls([lookup.call for lookup in wanted])
+            by_name = {v.name: v for v in self.venues}
+            for lookup, (ok, data) in zip(wanted, results, strict=True):
+                pool = None
+                if ok:
+                    try:
+                        pool = by_name[lookup.venue].pool_from_lookup(lookup, data)
+                    except Exception:  # not a factory, or an odd one: no pool
+                        pool = None
+                pair = (lookup.token0, lookup.token1)
+                known[pair][(lookup.venue, lookup.fee)] = (pool, now)
+                self._pairs[pair] = known[pair]
+        return {
+            pair: [pool for pool, _ in k.values() if pool is not None] for pair, k in known.items()
+        }

@@ -23,7 +23,7 @@ from pricefeed.chains import Chain, Token
 from pricefeed.dexes import Hop, Venue, make_venue
 from pricefeed.errors import NoRoute, PricefeedError
 from pricefeed.multicall import Call, decode_aggregate3, encode_aggregate3
-from pricefeed.pools import PoolBook
+from pricefeed.pools import Found, PoolBook
 from pricefeed.rpc import Block, RpcPool
 
 
@@ -115,14 +115,13 @@ class Quoter:
             raise result
         return result
 
-    async def learn_pools(self, requests: list[QuoteRequest]) -> Block:
+    async def learn_pools(self, requests: list[QuoteRequest]) -> tuple[Block, Found]:
         """The head block, and the pools of every direct pair and hub leg of these requests."""
         pairs = self.legs(requests)
         # independent round trips: on a slow endpoint, waiting for both at once halves the wait
-        block, _ = await asyncio.gather(
+        return await asyncio.gather(
             self.rpc.latest_block(), self.book.learn(pairs, self.call_latest)
         )
-        return block
 
     def legs(self, requests: list[QuoteRequest]) -> set[tuple[str, str]]:
         """The token pairs whose pools these requests' routes use: direct, and each hub leg."""
@@ -135,9 +134,9 @@ class Quoter:
 
     async def quote_many(self, requests: list[QuoteRequest]) -> list[Quote | PricefeedError]:
         """Quotes in request order; a request without any route gets a NoRoute in its place."""
-        block = await self.learn_pools(requests)
+        block, found = await self.learn_pools(requests)
         results: list[Quote | PricefeedError] = [NoRoute("not quoted")] * len(requests)
-        for batch in self._batches(requests):
+        for batch in self._batches(requests, found):
             answers = await self._aggregate(batch.calls, hex(block.number))
             for venue, (ok, _) in zip(batch.venues, answers, strict=True):
                 self.dex_calls[venue] += 1
@@ -146,7 +145,7 @@ class Quoter:
                 results[i] = self._best(requests[i], candidates, answers, block)
         return results
 
-    def _batches(self, requests: list[QuoteRequest]) -> list[_Batch]:
+    def _batches(self, requests: list[QuoteRequest], found: Found) -> list[_Batch]:
         settings = self.chain.settings
         batches = [_Batch()]
         for i, request in enumerate(requests):
@@ -157,20 +156,22 @@ class Quoter:
             ):
                 batch = _Batch()
                 batches.append(batch)
-            routes = self.routes(request.token_in.address, request.token_out.address)
+            routes = self.routes(request.token_in.address, request.token_out.address, found)
             candidates = [c for r in routes if (c := self._plan(r, request.amount_in, batch))]
             batch.plans.append((i, candidates))
         return batches
 
-    def routes(self, a: str, b: str) -> list[list[Hop]]:
-        """Every direct pool, and every two-hop route through a hub, from the pool book."""
-        routes = [[Hop(p, a, b)] for p in self.book.pools(a, b)]
+    def routes(self, a: str, b: str, found: Found | None = None) -> list[list[Hop]]:
+        """Every direct pool, and every two-hop route through a hub, from the pool book (and
+        first from `found`, a look-up round's answers)."""
+        pools = self.book.pools
+        routes = [[Hop(p, a, b)] for p in pools(a, b, found)]
         for hub in self.chain.hubs:
             h = hub.address
             if h in (a, b):
                 continue
-            for first in self.book.pools(a, h):
-                for second in self.book.pools(h, b):
+            for first in pools(a, h, found):
+                for second in pools(h, b, found):
                     routes.append([Hop(first, a, h), Hop(second, h, b)])
         return routes
 

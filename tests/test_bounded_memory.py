@@ -58,10 +58,10 @@ async def test_maps_stay_within_their_sizes_under_7000_distinct_inputs(service, 
     pooled = [deploy_unlisted_token(devchain, f"Pooled {i}", f"P{i}") for i in range(15)]
     symbols = sorted(devchain.tokens) + pooled
     directed = [(a, b) for a, b in itertools.permutations(symbols, 2) if "WETH" in (a, b)]
-    # amounts every token can hold (4 decimals) and large enough to buy something in every pool
-    amounts = [
-        item(a, b, f"1.{n:04d}") for n, (a, b) in zip(range(2000), itertools.cycle(directed))
-    ]
+    # 50 amounts of each pair in a row (more than a pair keeps), each one every token can hold
+    # (4 decimals) and large enough to buy something in every pool
+    runs = [pair for pair in directed for _ in range(50)]
+    amounts = [item(a, b, f"1.{n:04d}") for n, (a, b) in enumerate(runs)]
     randoms = [item("0x" + secrets.token_hex(20), "USDC") for _ in range(5000)]
     bare = [item(address, "USDC") for address in bare_tokens(devchain, 40)]
 
@@ -95,3 +95,26 @@ async def test_maps_stay_within_their_sizes_under_7000_distinct_inputs(service, 
         "held pools": 12,
     }
     assert sizes["queued"] <= SIZES["l1_size"]
+
+
+async def test_a_batch_wider_than_the_maps_is_priced_as_with_room_to_spare(
+    service, devchain, tmp_path
+):
+    """Bounds cost speed, never answers: a batch with more pairs than the pool book keeps and
+    more pools than the state holds gets the very quotes a roomy service gives."""
+    directed = list(itertools.permutations(sorted(devchain.tokens), 2))
+    batch = [item(a, b, "1.25") for a, b in directed]
+
+    async def amounts_out(**sizes) -> list[str]:
+        async with service(server=OPEN, data=tmp_path / str(len(sizes)), **sizes) as client:
+            answer = await client.post("/prices", json={"pairs": batch})
+            assert answer.status_code == 200, answer.text
+            results = answer.json()["results"]
+            return [r.get("amountOutRaw") or r["error"]["code"] for r in results]
+
+    (tmp_path / "0").mkdir()
+    (tmp_path / "2").mkdir()
+    roomy = await amounts_out()
+    tight = await amounts_out(cache={"pool_pairs": 3}, sections={"state": {"max_pools": 2}})
+    assert sum(isinstance(a, str) and a.isdigit() for a in roomy) > len(batch) // 2
+    assert tight == roomy

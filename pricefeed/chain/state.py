@@ -26,7 +26,7 @@ from pricefeed.chain.v3state import (
 from pricefeed.dexes import Hop, Pool
 from pricefeed.dexes.uniswap_v2 import GET_RESERVES, UniswapV2, amount_out
 from pricefeed.errors import PricefeedError, UpstreamUnavailable
-from pricefeed.pools import sort_pair
+from pricefeed.pools import Found, sort_pair
 from pricefeed.quoter import Quote, Quoter, QuoteRequest
 from pricefeed.rpc import Block
 from pricefeed.rpc.endpoint import CallError
@@ -259,17 +259,19 @@ class ChainState:
                 log.info("%s: state not caught up: %s", self.name, e.message)
         head = None
         if self.head is None:  # the first pair: the head and the look-ups in one round trip
-            head, _ = await asyncio.gather(self._latest(), self._learn(requests))
+            head, found = await asyncio.gather(self._latest(), self._learn(requests))
         else:
-            await self._learn(requests)
+            found = await self._learn(requests)
         q = self.quoter
-        routes = [q.routes(r.token_in.address, r.token_out.address) for r in requests]
+        routes = [q.routes(r.token_in.address, r.token_out.address, found) for r in requests]
         needed = {h.pool for rs in routes for route in rs for h in route}
+        # the batch's pools stay held until it is answered, beyond `max_pools` if need be
+        batch = frozenset(p.address for p in needed)
         # priced again when a block was applied, or a pool let go, while words were read
         for _ in range(3):
             missing = [p for p in needed if p.address not in self.states.pools]
             if missing or self.head is None:
-                await self.load(missing, head)
+                await self.load(missing, head, batch)
             head, evictions, answers = self.head, self.states.evictions, []
             for request, candidates in zip(requests, routes, strict=True):
                 best = None
@@ -280,6 +282,9 @@ class ChainState:
                 answers.append(q.answer(request, best, len(candidates), head, self.confirmed_at))
             if self.head == head and self.states.evictions == evictions:
                 break
+        if len(self.states.pools) > self.max_pools:
+            async with self.states.lock:
+                self.states.evict(self.max_pools, self.kept)
         if self.on_quotes is not None:
             self.on_quotes(
                 [(r, a) for r, a in zip(requests, answers, strict=True) if isinstance(a, Quote)]
@@ -343,18 +348,20 @@ class ChainState:
         pairs = {sort_pair(a, b) for a, b in self.quoter.legs(requests) if a != b}
         return pairs if self.quoter.book.wanted(pairs) else set()
 
-    async def _learn(self, requests: list[QuoteRequest]) -> None:
-        """Look up the pools of the requests' pairs and hub legs not looked up yet. When every
-        request already has a route, the look-up runs in the background and the answers do
-        not wait for it (after a restart with the chain out of reach, they cannot)."""
+    async def _learn(self, requests: list[QuoteRequest]) -> Found | None:
+        """Look up the pools of the requests' pairs and hub legs not looked up yet, and return
+        what that round found (None: route from the book). When every request already has a
+        route, the look-up runs in the background and the answers do not wait for it (after a
+        restart with the chain out of reach, they cannot)."""
         pairs = self._pairs_wanted(requests)
         if not pairs:
-            return
+            return None
         routed = all(self.quoter.routes(r.token_in.address, r.token_out.address) for r in requests)
         if not routed:
-            await self.quoter.book.learn(pairs, self.quoter.call_latest)
-        elif self._learning is None or self._learning.done():
+            return await self.quoter.book.learn(pairs, self.quoter.call_latest)
+        if self._learning is None or self._learning.done():
             self._learning = asyncio.ensure_future(self._learn_later(pairs))
+        return None
 
     async def _learn_later(self, pairs) -> None:
         try:
@@ -368,10 +375,10 @@ class ChainState:
         chain = self.quoter.chain
         tokens = sorted({chain.token(t.symbol).address for t in chain.settings.tokens})
         pairs = {sort_pair(a, b) for a, b in combinations(tokens, 2)}
-        head, _ = await asyncio.gather(
+        head, found = await asyncio.gather(
             self._latest(), self.quoter.book.learn(pairs, self.quoter.call_latest)
         )
-        pools = {p for a, b in pairs for p in self.quoter.book.pools(a, b)}
+        pools = {p for found_pools in found.values() for p in found_pools}
         await self.load(list(pools), head)
         return len(self.states.pools)
 
@@ -379,16 +386,21 @@ class ChainState:
         raw = await self.quoter.rpc.request("eth_getBlockByNumber", ["latest", False])
         return Block(int(raw["number"], 16), raw["hash"])
 
-    async def load(self, pools: list[Pool], head: Block | None = None) -> None:
+    async def load(
+        self, pools: list[Pool], head: Block | None = None, batch: frozenset[str] = frozenset()
+    ) -> None:
         """Read these pools' state at the held block (or at the head, `head` if known, when
         nothing is held yet): one round trip. A pool the held block does not have yet (just
-        created) is read again once the state has caught up with the head."""
-        unread = await self._read(pools, head)
+        created) is read again once the state has caught up with the head. The pools in
+        `batch` (a batch being priced) are not let go to make room."""
+        unread = await self._read(pools, head, batch)
         if unread and self.catch_up is not None:
             await self.catch_up()
-            await self._read(unread)
+            await self._read(unread, batch=batch)
 
-    async def _read(self, pools: list[Pool], head: Block | None = None) -> list[Pool]:
+    async def _read(
+        self, pools: list[Pool], head: Block | None = None, batch: frozenset[str] = frozenset()
+    ) -> list[Pool]:
         async with self.states.lock:
             if self.head is None:
                 self.move_to(head or await self._latest())
@@ -396,7 +408,7 @@ class ChainState:
             if not wanted:
                 return []
             unread = await self.states.read(wanted)
-            self.states.evict(self.max_pools, self.kept)
+            self.states.evict(self.max_pools, self.kept | batch)
             self.loads += 1
             for p in wanted:  # the venues' figures on the RPC page count pools read
                 self.quoter.dex_calls[p.venue] += 1
