@@ -40,9 +40,9 @@ def _redacted_logs():
 
 
 @pytest.fixture(scope="session")
-def anvil():
+def anvil(worker_id):  # "master" without xdist
     ARTIFACTS.mkdir(exist_ok=True)
-    with Anvil(log=ARTIFACTS / "anvil.log") as node:
+    with Anvil(log=ARTIFACTS / f"anvil-{worker_id}.log") as node:
         yield node
 
 
