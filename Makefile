@@ -19,8 +19,14 @@ lint: setup
 format: setup
 	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
 
-bench: setup devchain-deps
+bench: setup devchain-deps bench-tools
 	$(VENV)/bin/pricefeed bench --compare
+	$(VENV)/bin/pricefeed bench cached --nginx
+
+# wrk drives the cached-GET throughput run; nginx serves the same bytes beside it
+.PHONY: bench-tools
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 && command -v nginx >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light; }
 
 devchain: setup devchain-deps
 	$(VENV)/bin/pricefeed devchain --market

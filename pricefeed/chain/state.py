@@ -272,14 +272,12 @@ class ChainState:
             missing = [p for p in needed if p.address not in self.states.pools]
             if missing or self.head is None:
                 await self.load(missing, head, batch)
-            head, evictions, answers = self.head, self.states.evictions, []
-            for request, candidates in zip(requests, routes, strict=True):
-                best = None
-                for hops in candidates:
-                    out = await self._route_out(hops, request.amount_in)
-                    if out is not None and (best is None or out > best[0]):
-                        best = (out, hops)
-                answers.append(q.answer(request, best, len(candidates), head, self.confirmed_at))
+            head, evictions = self.head, self.states.evictions
+            bests = await self._bests(requests, routes)
+            answers = [
+                q.answer(request, best, len(candidates), head, self.confirmed_at)
+                for request, candidates, best in zip(requests, routes, bests, strict=True)
+            ]
             if self.head == head and self.states.evictions == evictions:
                 break
         if len(self.states.pools) > self.max_pools:
@@ -320,18 +318,53 @@ class ChainState:
         routes = self._held_routes(request)
         if routes is None:
             return None
-        best = None
         try:
-            for hops in routes:
-                out = self._route_out_held(hops, request.amount_in)
-                if out is not None and (best is None or out > best[0]):
-                    best = (out, hops)
+            best = self._best_held(request.amount_in, routes)
         except WordNotLoaded:
             return None
         answer = self.quoter.answer(request, best, len(routes), self.head, self.confirmed_at)
         if self.on_quotes is not None and isinstance(answer, Quote):
             self.on_quotes([(request, answer)])
         return answer
+
+    async def _bests(
+        self, requests: list[QuoteRequest], routes: list[list[list[Hop]]]
+    ) -> list[tuple[int, list[Hop]] | None]:
+        """Each request's best route and what it buys. Those whose swaps reach tick words not
+        read yet read them all at once, not one request after another (a cold batch of far
+        swaps would otherwise wait out a round trip per request)."""
+        bests: list[tuple[int, list[Hop]] | None] = []
+        unread = []
+        for i, (request, candidates) in enumerate(zip(requests, routes, strict=True)):
+            try:
+                bests.append(self._best_held(request.amount_in, candidates))
+            except WordNotLoaded:
+                bests.append(None)
+                unread.append(i)
+        read = await asyncio.gather(
+            *(self._best_reading(requests[i].amount_in, routes[i]) for i in unread)
+        )
+        for i, best in zip(unread, read, strict=True):
+            bests[i] = best
+        return bests
+
+    def _best_held(self, amount: int, candidates: list[list[Hop]]) -> tuple[int, list[Hop]] | None:
+        best = None
+        for hops in candidates:
+            out = self._route_out_held(hops, amount)
+            if out is not None and (best is None or out > best[0]):
+                best = (out, hops)
+        return best
+
+    async def _best_reading(
+        self, amount: int, candidates: list[list[Hop]]
+    ) -> tuple[int, list[Hop]] | None:
+        best = None
+        for hops in candidates:
+            out = await self._route_out(hops, amount)
+            if out is not None and (best is None or out > best[0]):
+                best = (out, hops)
+        return best
 
     def _route_out_held(self, hops: list[Hop], amount: int) -> int | None:
         for i, hop in enumerate(hops):
