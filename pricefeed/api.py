@@ -6,9 +6,11 @@ import math
 from typing import Annotated
 
 import msgspec
-from litestar import MediaType, Request, Response, get, post
+from litestar import MediaType, Request, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
+from litestar.response.base import ASGIResponse
+from litestar.types import ASGIApp
 
 from pricefeed.errors import BatchTooLarge, PricefeedError
 from pricefeed.feed import Feed, Served
@@ -174,7 +176,7 @@ def error(e: PricefeedError) -> ErrorBody:
 @get(
     "/price/{chain:str}/{token_in:str}/{token_out:str}",
     summary="Quote one pair",
-    responses=PUBLIC_ERRORS,
+    responses={200: ResponseSpec(data_container=Price, description="the quote"), **PUBLIC_ERRORS},
 )
 async def price(
     request: Request,
@@ -185,12 +187,15 @@ async def price(
     max_age: Annotated[
         float | None, Parameter(ge=0, description="seconds; fresher or wait")
     ] = None,
-) -> Response[Price]:
+) -> ASGIApp:
     feed: Feed = request.app.state.feed
     client = client_of(request)
     await request.app.state.quotas.charge_requests(client, 1)
     served = await feed.serve(chain, token_in, token_out, amount, max_age, client)
-    return Response(encode(served), media_type=MediaType.JSON, headers=cache_headers(served))
+    # the encoded answer as is: no Response to convert, on the path every hit takes
+    return ASGIResponse(
+        body=encode(served), media_type=MediaType.JSON, headers=cache_headers(served)
+    )
 
 
 @post("/prices", summary="Quote many pairs", status_code=200, responses=PUBLIC_ERRORS)

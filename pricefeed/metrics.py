@@ -42,19 +42,30 @@ class Metrics:
         self.latencies: deque[tuple[float, float]] = deque(maxlen=20_000)  # (at, seconds)
         self.ages: dict[int, deque[tuple[float, float]]] = defaultdict(lambda: deque(maxlen=5_000))
         self.errors: deque[tuple[float, bool]] = deque(maxlen=20_000)  # (at, was a 5xx)
+        self._children: dict[tuple, object] = {}  # bounded: routes x statuses, tiers x labels
 
     def served(self, tier: int, cache: str, age: float) -> None:
-        self.served_log.append((time.time(), tier, cache))
-        self.served_total.labels(str(tier), cache).inc()
-        self.served_age.labels(str(tier)).observe(age)
-        self.ages[tier].append((time.time(), age))
+        now = time.time()
+        self.served_log.append((now, tier, cache))
+        self._child(self.served_total, str(tier), cache).inc()
+        self._child(self.served_age, str(tier)).observe(age)
+        self.ages[tier].append((now, age))
 
     def request(self, route: str, status: int, seconds: float) -> None:
         now = time.time()
-        self.requests.labels(route, str(status)).inc()
+        self._child(self.requests, route, str(status)).inc()
         self.latency.observe(seconds)
         self.latencies.append((now, seconds))
         self.errors.append((now, status >= 500))
+
+    def _child(self, metric, *labels: str):
+        """The metric's child for these labels, looked up by prometheus_client once: on every
+        request, `labels()` would check and lock each time."""
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
 
 def percentiles(values: list[float], qs=(50, 95, 99)) -> dict[str, float]:
