@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
@@ -12,7 +11,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar_htmx import HTMXPlugin
 
 from pricefeed import admin, api, dashboard, monitor, web
-from pricefeed.auth import Auth, server_secret
+from pricefeed.auth import Auth, admin_token, server_secret
 from pricefeed.bodies import JsonRequest
 from pricefeed.chain.follower import Followers
 from pricefeed.config import Settings, load_settings
@@ -46,7 +45,8 @@ ROUTES = [
 
 def create_app(settings: Settings | None = None, queue_immediate: bool = False) -> Litestar:
     settings = settings or load_settings()
-    auth = Auth(settings, os.environ.get("PRICEFEED_ADMIN_TOKEN", ""), server_secret(settings))
+    token, token_file = admin_token(settings)
+    auth = Auth(settings, token, server_secret(settings), token_file)
     install_log_redaction()
     engine = QuoteEngine(settings)
     store = Store(

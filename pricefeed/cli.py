@@ -1,9 +1,10 @@
-"""`pricefeed run | quote | devchain | settings`."""
+"""`pricefeed run | worker | token | quote | devchain | bench | settings`."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -35,21 +36,30 @@ def run(host: str | None, port: int | None) -> None:
     """Run the service."""
     import uvicorn
 
-    from pricefeed.auth import check_admin_token
+    from pricefeed.auth import admin_token, check_admin_token, sign_in_url
     from pricefeed.logs import configure_logging
 
     settings = _settings()
+    host = host or settings.server.host
+    port = port if port is not None else settings.server.port
     try:
         check_admin_token(os.environ.get("PRICEFEED_ADMIN_TOKEN", ""))
+        token, token_file = admin_token(settings)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     configure_logging(settings.server.log_level)
+    if token_file is not None:  # a token set by the operator is theirs to know
+        logging.getLogger("pricefeed").info(
+            "dashboard: sign in at %s (the token is kept in %s)",
+            sign_in_url(host, port, token),
+            token_file,
+        )
     sys.path.insert(0, str(Path.cwd()))
     uvicorn.run(
         "app:create_app",
         factory=True,
-        host=host or settings.server.host,
-        port=port if port is not None else settings.server.port,
+        host=host,
+        port=port,
         log_level=settings.server.log_level.lower(),
         log_config=None,  # ours: JSON lines on stderr
         access_log=settings.server.access_log,
@@ -60,6 +70,26 @@ def run(host: str | None, port: int | None) -> None:
         proxy_headers=bool(settings.server.trusted_proxies),
         forwarded_allow_ips=settings.server.trusted_proxies or None,
     )
+
+
+@main.command()
+@click.option("--rotate", is_flag=True, help="replace the token and end every session")
+def token(rotate: bool) -> None:
+    """Print the dashboard's sign-in token (kept in the data directory as admin-token)."""
+    from pricefeed.auth import TOKEN_VARIABLE, admin_token, rotate_admin_token
+
+    settings = _settings()
+    if os.environ.get(TOKEN_VARIABLE):
+        raise click.ClickException(f"{TOKEN_VARIABLE} is set, and wins over the token file")
+    try:
+        if rotate:
+            value, path = asyncio.run(rotate_admin_token(settings))
+            click.echo(f"new token written to {path}; every session has ended", err=True)
+        else:
+            value, _ = admin_token(settings)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(value)
 
 
 @main.command()
