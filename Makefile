@@ -35,7 +35,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked
 	touch $@
 
-# htmx, served by the app itself (plotly.js comes with the plotly Python package)
+# htmx and Swagger UI, served by the app itself (plotly.js comes with the plotly Python package)
 static/node_modules/.package-lock.json: static/package.json static/package-lock.json
 	npm ci --prefix static --no-audit --no-fund --loglevel=error
 	touch $@

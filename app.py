@@ -15,6 +15,7 @@ from pricefeed.auth import Auth, admin_token, server_secret
 from pricefeed.bodies import JsonRequest
 from pricefeed.chain.follower import Followers
 from pricefeed.config import Settings, load_settings
+from pricefeed.docs import OfflineSwagger
 from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
 from pricefeed.metrics import Metrics
@@ -127,7 +128,8 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
             title="pricefeed",
             version="0.1.0",
             path="/schema",
-            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],  # no CDN-hosted UI
+            # the interactive docs at /schema, every file served by the app itself
+            render_plugins=[OfflineSwagger(path="/"), JsonRenderPlugin(path="/openapi.json")],
         ),
         request_max_body_size=settings.server.max_body_bytes,
         request_class=JsonRequest,

@@ -10,6 +10,7 @@ from litestar import MediaType, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, Parameter
 
+from pricefeed import examples as ex
 from pricefeed.errors import BatchTooLarge, PricefeedError
 from pricefeed.feed import Feed, Served
 from pricefeed.quoter import Quote, RouteHop
@@ -90,7 +91,14 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         429: "rate limit reached; see Retry-After",
         503: "the chain or the store is unavailable; see Retry-After",
     }
-    return {s: ResponseSpec(data_container=ErrorBody, description=why[s]) for s in statuses}
+    return {
+        s: ResponseSpec(
+            data_container=ErrorBody,
+            description=why[s],
+            examples=ex.example({"error": ex.ERRORS[s]}, why[s]),
+        )
+        for s in statuses
+    }
 
 
 PUBLIC_ERRORS = errors(400, 404, 413, 415, 422, 429, 503)
@@ -171,19 +179,28 @@ def error(e: PricefeedError) -> ErrorBody:
     return ErrorBody(ErrorDetail(e.code, e.message))
 
 
+Chain = Annotated[str, Parameter(description="chain name or id", examples=ex.example("devchain"))]
+TokenIn = Annotated[str, Parameter(description="symbol or address", examples=ex.example("WETH"))]
+TokenOut = Annotated[str, Parameter(description="symbol or address", examples=ex.example("USDC"))]
+
+
 @get(
     "/price/{chain:str}/{token_in:str}/{token_out:str}",
     summary="Quote one pair",
-    responses=PUBLIC_ERRORS,
+    description="The best amount out over every route, exact, from the cache or the chain.",
+    responses=ex.answer(Price, ex.PRICE) | PUBLIC_ERRORS,
 )
 async def price(
     request: Request,
-    chain: Annotated[str, Parameter(description="chain name or id")],
-    token_in: Annotated[str, Parameter(description="symbol or address")],
-    token_out: Annotated[str, Parameter(description="symbol or address")],
-    amount: Annotated[str, Parameter(description="decimal amount of tokenIn")] = "1",
+    chain: Chain,
+    token_in: TokenIn,
+    token_out: TokenOut,
+    amount: Annotated[
+        str, Parameter(description="decimal amount of tokenIn", examples=ex.example("1.5"))
+    ] = "1",
     max_age: Annotated[
-        float | None, Parameter(ge=0, description="seconds; fresher or wait")
+        float | None,
+        Parameter(ge=0, description="seconds; fresher or wait", examples=ex.example(5)),
     ] = None,
 ) -> Response[Price]:
     feed: Feed = request.app.state.feed
@@ -193,8 +210,18 @@ async def price(
     return Response(encode(served), media_type=MediaType.JSON, headers=cache_headers(served))
 
 
-@post("/prices", summary="Quote many pairs", status_code=200, responses=PUBLIC_ERRORS)
-async def prices(request: Request, data: Annotated[PricesQuery, Body()]) -> Prices:
+@post(
+    "/prices",
+    summary="Quote many pairs",
+    description="Up to cache.batch_limit pairs, answered in request order; misses are fetched "
+    "together, one multicall per chain.",
+    status_code=200,
+    responses=ex.answer(Prices, ex.PRICES) | PUBLIC_ERRORS,
+)
+async def prices(
+    request: Request,
+    data: Annotated[PricesQuery, Body(examples=ex.example(ex.PRICES_QUERY))],
+) -> Prices:
     feed: Feed = request.app.state.feed
     limit = request.app.state.settings.cache.batch_limit
     if len(data.pairs) > limit:
