@@ -35,9 +35,10 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked
 	touch $@
 
-# htmx and Swagger UI, served by the app itself (plotly.js comes with the plotly Python package)
+# htmx and Swagger UI, served by the app itself (plotly.js comes with the plotly Python package);
+# no install scripts: swagger-ui-dist's dependency @scarf/scarf would report the install
 static/node_modules/.package-lock.json: static/package.json static/package-lock.json
-	npm ci --prefix static --no-audit --no-fund --loglevel=error
+	npm ci --prefix static --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Debian's Chromium for the dashboard's browser tests (driven by the playwright package)
