@@ -31,7 +31,8 @@ $(UV):
 	$(PY) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+# after npm: the package (an editable install here) carries the browser files it serves
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock static/node_modules/.package-lock.json
 	$(UV) sync --locked
 	touch $@
 

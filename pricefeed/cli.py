@@ -54,9 +54,8 @@ def run(host: str | None, port: int | None) -> None:
             sign_in_url(host, port, token),
             token_file,
         )
-    sys.path.insert(0, str(Path.cwd()))
     uvicorn.run(
-        "app:create_app",
+        "pricefeed.app:create_app",
         factory=True,
         host=host,
         port=port,

@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from oracle import Oracle
 from web3 import Web3
 
-from app import create_app
+from pricefeed.app import create_app
 from pricefeed.config import DatabaseSettings, QueueSettings, load_settings
 from pricefeed.devchain.build import ensure_contracts, uniswap_artifact
 from pricefeed.devchain.deploy import DEADLINE, Deployment, deploy
