@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 VENV := .venv
 
-.PHONY: run test lint format devchain setup browser bench
+.PHONY: run test lint format devchain demo setup browser bench
 
 run: setup
 	$(VENV)/bin/pricefeed run
@@ -24,6 +24,10 @@ bench: setup devchain-deps
 
 devchain: setup devchain-deps
 	$(VENV)/bin/pricefeed devchain --market
+
+# the devchain, its market and the service on it, in one command (files in var/demo/)
+demo: setup devchain-deps
+	$(VENV)/bin/pricefeed demo $(DEMO_ARGS)
 
 setup: $(VENV)/.synced static/node_modules/.package-lock.json
 

@@ -1,4 +1,4 @@
-"""`pricefeed run | worker | token | quote | devchain | bench | settings`."""
+"""`pricefeed run | worker | token | quote | devchain | demo | bench | settings`."""
 
 from __future__ import annotations
 
@@ -179,6 +179,33 @@ def devchain(port: int, block_time: int, market: bool, config_out: Path) -> None
                 stop.wait()
         except KeyboardInterrupt:
             pass
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "home",
+    default="var/demo",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="where its config, database and logs go",
+)
+@click.option(
+    "--chain-port", default=8545, show_default=True, help="anvil's port (a free one if taken)"
+)
+def demo(home: Path, chain_port: int) -> None:
+    """The devchain with a moving market and the service on it (server.port), with a few
+    pairs warmed; Ctrl-C stops everything."""
+    from pricefeed.devchain.demo import DemoError
+    from pricefeed.devchain.demo import run as run_demo
+
+    click.echo("starting the devchain and deploying Uniswap onto it...")
+    try:
+        run_demo(home, chain_port, say=click.echo)
+    except DemoError as e:
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        click.echo("stopped")
 
 
 @main.group(invoke_without_command=True)
