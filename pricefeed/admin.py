@@ -13,7 +13,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, Parameter
 
 from pricefeed import examples as ex
-from pricefeed.api import ADMIN_ERRORS, Chain, TokenIn, TokenOut
+from pricefeed.api import ADMIN_ERRORS, ADMIN_SECURITY, Chain, TokenIn, TokenOut
 from pricefeed.auth import Auth
 from pricefeed.errors import PricefeedError
 from pricefeed.feed import Feed
@@ -74,6 +74,7 @@ def tier_json(t: Tier) -> dict:
 @get(
     "/admin/tiers",
     guards=[admin_guard],
+    security=ADMIN_SECURITY,
     responses=ex.answer(list[dict], ex.TIERS) | ADMIN_ERRORS,
     summary="Tier settings",
 )
@@ -85,6 +86,7 @@ async def list_tiers(request: Request) -> list[dict]:
 @put(
     "/admin/tiers/{tier:int}",
     guards=[admin_guard],
+    security=ADMIN_SECURITY,
     responses=ex.answer(dict, ex.TIERS[0]) | ADMIN_ERRORS,
     summary="Change a tier's settings",
 )
@@ -104,6 +106,7 @@ async def update_tier(
 @post(
     "/admin/pins",
     guards=[admin_guard],
+    security=ADMIN_SECURITY,
     responses=ex.answer(dict, ex.PINNED) | ADMIN_ERRORS,
     summary="Pin a pair to a tier",
     status_code=200,
@@ -119,6 +122,7 @@ async def pin(request: Request, data: Annotated[Pin, Body(examples=ex.example(ex
 @delete(
     "/admin/pins/{chain:str}/{token_in:str}/{token_out:str}",
     guards=[admin_guard],
+    security=ADMIN_SECURITY,
     responses=ex.answer(dict, ex.UNPINNED) | ADMIN_ERRORS,
     summary="Unpin a pair",
     status_code=200,
@@ -132,6 +136,7 @@ async def unpin(request: Request, chain: Chain, token_in: TokenIn, token_out: To
 @get(
     "/admin/pairs",
     guards=[admin_guard],
+    security=ADMIN_SECURITY,
     responses=ex.answer(dict, ex.PAIRS) | ADMIN_ERRORS,
     summary="Pairs with tier, popularity, last quote",
 )

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import SecurityScheme
 from litestar.params import Body, Parameter
 
 from pricefeed import examples as ex
@@ -101,6 +102,9 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+# the admin routes' Bearer token, so the docs at /schema can send it ("Authorize")
+BEARER = {"bearer": SecurityScheme(type="http", scheme="bearer", description="the admin token")}
+ADMIN_SECURITY = [{"bearer": []}]
 PUBLIC_ERRORS = errors(400, 404, 413, 415, 422, 429, 503)
 ADMIN_ERRORS = errors(400, 401, 403, 404, 413, 415, 422, 429, 503)
 

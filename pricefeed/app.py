@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components
 from litestar_htmx import HTMXPlugin
 
 from pricefeed import admin, api, dashboard, monitor, web
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
             path="/schema",
             # the interactive docs at /schema, every file served by the app itself
             render_plugins=[OfflineSwagger(path="/"), JsonRenderPlugin(path="/openapi.json")],
+            components=Components(security_schemes=api.BEARER),
         ),
         request_max_body_size=settings.server.max_body_bytes,
         request_class=JsonRequest,

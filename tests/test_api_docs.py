@@ -1,6 +1,6 @@
 """/schema is interactive API docs (Swagger UI) that run offline under our CSP: every file
 comes from the app itself. The document describes every route with a summary, examples and
-the error bodies clients really get."""
+the error bodies clients really get, and the admin routes' Bearer token."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def test_every_route_has_a_summary_examples_and_its_error_bodies(server):
     ops = dict(operations(schema))
 
     assert len(ops) >= 13
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    admin = [op for name, op in ops.items() if " /admin/" in name]
+    assert len(admin) == 5 and all(op["security"] == [{"bearer": []}] for op in admin)
     for name, op in ops.items():
         assert op.get("summary"), name
         assert has_example(op), name

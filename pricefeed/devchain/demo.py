@@ -110,14 +110,14 @@ def _settings(demo: Demo):
 
 
 def _start_service(demo: Demo, port: int) -> subprocess.Popen:
-    log_file = (demo.home / "service.log").open("ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "pricefeed", "run", "--port", str(port)],
-        env=demo.env(),
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,  # however this process ends, the service ends too
-    )
+    with (demo.home / "service.log").open("ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pricefeed", "run", "--port", str(port)],
+            env=demo.env(),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # however this process ends, the service ends too
+        )
 
 
 def _trade(deployment, stop: threading.Event) -> None:
@@ -154,12 +154,12 @@ def _warm(url: str) -> None:
 
 
 def _where_to_look(demo: Demo, settings, url: str, chain_url: str) -> str:
-    if os.environ.get(TOKEN_VARIABLE):
+    token, path = admin_token(settings, demo.env())
+    if path is None:
         sign_in = f"{url}/dashboard  (sign in with your {TOKEN_VARIABLE})"
     else:
-        token, path = admin_token(settings)
-        port = int(url.rsplit(":", 1)[1])
-        sign_in = f"{sign_in_url(settings.server.host, port, token)}\n             (the token is kept in {path})"
+        link = sign_in_url(settings.server.host, settings.server.port, token)
+        sign_in = f"{link}\n             (the token is kept in {path})"
     curl = "curl" if shutil.which("curl") else "GET"
     return f"""
 pricefeed demo: a local chain with a moving market, and the service on it
