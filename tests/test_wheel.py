@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import time
 import urllib.request
@@ -87,7 +88,7 @@ def test_the_installed_wheel_serves_from_any_directory(tmp_path):
     assert live == 200
     assert shipped == [200] * 5
     assert (here / "var" / "pricefeed.db").exists()  # migrations shipped and applied
-    assert (here / "var" / "admin-token").exists()
+    assert stat.S_IMODE((here / "var" / "admin-token").stat().st_mode) == 0o600
     imported = subprocess.run(
         [python, "-c", "import pricefeed; print(pricefeed.__file__)"],
         cwd=here,
