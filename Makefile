@@ -5,7 +5,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 VENV := .venv
 
-.PHONY: run test lint format devchain setup browser bench
+.PHONY: run test lint format devchain demo setup browser bench
 
 run: setup
 	$(VENV)/bin/pricefeed run
@@ -31,19 +31,25 @@ bench-tools:
 devchain: setup devchain-deps
 	$(VENV)/bin/pricefeed devchain --market
 
+# the devchain, its market and the service on it, in one command (files in var/demo/)
+demo: setup devchain-deps
+	$(VENV)/bin/pricefeed demo $(DEMO_ARGS)
+
 setup: $(VENV)/.synced static/node_modules/.package-lock.json
 
 $(UV):
 	$(PY) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+# after npm: the package (an editable install here) carries the browser files it serves
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock static/node_modules/.package-lock.json
 	$(UV) sync --locked
 	touch $@
 
-# htmx, served by the app itself (plotly.js comes with the plotly Python package)
+# htmx and Swagger UI, served by the app itself (plotly.js comes with the plotly Python package);
+# no install scripts: swagger-ui-dist's dependency @scarf/scarf would report the install
 static/node_modules/.package-lock.json: static/package.json static/package-lock.json
-	npm ci --prefix static --no-audit --no-fund --loglevel=error
+	npm ci --prefix static --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Debian's Chromium for the dashboard's browser tests (driven by the playwright package)

@@ -12,7 +12,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 from litestar.params import Body, Parameter
 
-from pricefeed.api import ADMIN_ERRORS
+from pricefeed import examples as ex
+from pricefeed.api import ADMIN_ERRORS, ADMIN_SECURITY, Chain, TokenIn, TokenOut
 from pricefeed.auth import Auth
 from pricefeed.errors import PricefeedError
 from pricefeed.feed import Feed
@@ -70,7 +71,13 @@ def tier_json(t: Tier) -> dict:
     }
 
 
-@get("/admin/tiers", guards=[admin_guard], responses=ADMIN_ERRORS, summary="Tier settings")
+@get(
+    "/admin/tiers",
+    guards=[admin_guard],
+    security=ADMIN_SECURITY,
+    responses=ex.answer(list[dict], ex.TIERS) | ADMIN_ERRORS,
+    summary="Tier settings",
+)
 async def list_tiers(request: Request) -> list[dict]:
     feed: Feed = request.app.state.feed
     return [tier_json(t) for _, t in sorted(feed.tiers.items())]
@@ -79,13 +86,14 @@ async def list_tiers(request: Request) -> list[dict]:
 @put(
     "/admin/tiers/{tier:int}",
     guards=[admin_guard],
-    responses=ADMIN_ERRORS,
+    security=ADMIN_SECURITY,
+    responses=ex.answer(dict, ex.TIERS[0]) | ADMIN_ERRORS,
     summary="Change a tier's settings",
 )
 async def update_tier(
     request: Request,
-    tier: Annotated[int, Parameter(description="tier number, 1 to 4")],
-    data: Annotated[TierForm, Body()],
+    tier: Annotated[int, Parameter(description="tier number, 1 to 4", examples=ex.example(2))],
+    data: Annotated[TierForm, Body(examples=ex.example(ex.TIER_FORM))],
 ) -> dict:
     feed: Feed = request.app.state.feed
     new, errors = validate(tier, data.refresh, data.ttl, data.stale_limit, data.size)
@@ -98,11 +106,12 @@ async def update_tier(
 @post(
     "/admin/pins",
     guards=[admin_guard],
-    responses=ADMIN_ERRORS,
+    security=ADMIN_SECURITY,
+    responses=ex.answer(dict, ex.PINNED) | ADMIN_ERRORS,
     summary="Pin a pair to a tier",
     status_code=200,
 )
-async def pin(request: Request, data: Annotated[Pin, Body()]) -> dict:
+async def pin(request: Request, data: Annotated[Pin, Body(examples=ex.example(ex.PIN))]) -> dict:
     feed: Feed = request.app.state.feed
     chain, token_in, token_out = await feed.pin(
         data.chain, data.token_in, data.token_out, data.tier
@@ -113,16 +122,12 @@ async def pin(request: Request, data: Annotated[Pin, Body()]) -> dict:
 @delete(
     "/admin/pins/{chain:str}/{token_in:str}/{token_out:str}",
     guards=[admin_guard],
-    responses=ADMIN_ERRORS,
+    security=ADMIN_SECURITY,
+    responses=ex.answer(dict, ex.UNPINNED) | ADMIN_ERRORS,
     summary="Unpin a pair",
     status_code=200,
 )
-async def unpin(
-    request: Request,
-    chain: Annotated[str, Parameter(description="chain name or id")],
-    token_in: Annotated[str, Parameter(description="symbol or address")],
-    token_out: Annotated[str, Parameter(description="symbol or address")],
-) -> dict:
+async def unpin(request: Request, chain: Chain, token_in: TokenIn, token_out: TokenOut) -> dict:
     feed: Feed = request.app.state.feed
     chain, token_in, token_out = await feed.pin(chain, token_in, token_out, None)
     return {"chain": chain, "tokenIn": token_in, "tokenOut": token_out, "pinnedTier": None}
@@ -131,12 +136,15 @@ async def unpin(
 @get(
     "/admin/pairs",
     guards=[admin_guard],
-    responses=ADMIN_ERRORS,
+    security=ADMIN_SECURITY,
+    responses=ex.answer(dict, ex.PAIRS) | ADMIN_ERRORS,
     summary="Pairs with tier, popularity, last quote",
 )
 async def list_pairs(
     request: Request,
-    q: Annotated[str, Parameter(description="search chain or symbols")] = "",
+    q: Annotated[
+        str, Parameter(description="search chain or symbols", examples=ex.example("weth"))
+    ] = "",
     sort: Annotated[
         str, Parameter(description="popularity, tier, pair, age or hits")
     ] = "popularity",

@@ -8,10 +8,12 @@ from typing import Annotated
 import msgspec
 from litestar import MediaType, Request, get, post
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import SecurityScheme
 from litestar.params import Body, Parameter
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp
 
+from pricefeed import examples as ex
 from pricefeed.errors import BatchTooLarge, PricefeedError
 from pricefeed.feed import Feed, Served
 from pricefeed.quoter import Quote, RouteHop
@@ -92,9 +94,19 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
         429: "rate limit reached; see Retry-After",
         503: "the chain or the store is unavailable; see Retry-After",
     }
-    return {s: ResponseSpec(data_container=ErrorBody, description=why[s]) for s in statuses}
+    return {
+        s: ResponseSpec(
+            data_container=ErrorBody,
+            description=why[s],
+            examples=ex.example({"error": ex.ERRORS[s]}, why[s]),
+        )
+        for s in statuses
+    }
 
 
+# the admin routes' Bearer token, so the docs at /schema can send it ("Authorize")
+BEARER = {"bearer": SecurityScheme(type="http", scheme="bearer", description="the admin token")}
+ADMIN_SECURITY = [{"bearer": []}]
 PUBLIC_ERRORS = errors(400, 404, 413, 415, 422, 429, 503)
 ADMIN_ERRORS = errors(400, 401, 403, 404, 413, 415, 422, 429, 503)
 
@@ -173,19 +185,28 @@ def error(e: PricefeedError) -> ErrorBody:
     return ErrorBody(ErrorDetail(e.code, e.message))
 
 
+Chain = Annotated[str, Parameter(description="chain name or id", examples=ex.example("devchain"))]
+TokenIn = Annotated[str, Parameter(description="symbol or address", examples=ex.example("WETH"))]
+TokenOut = Annotated[str, Parameter(description="symbol or address", examples=ex.example("USDC"))]
+
+
 @get(
     "/price/{chain:str}/{token_in:str}/{token_out:str}",
     summary="Quote one pair",
-    responses={200: ResponseSpec(data_container=Price, description="the quote"), **PUBLIC_ERRORS},
+    description="The best amount out over every route, exact, from the cache or the chain.",
+    responses=ex.answer(Price, ex.PRICE) | PUBLIC_ERRORS,
 )
 async def price(
     request: Request,
-    chain: Annotated[str, Parameter(description="chain name or id")],
-    token_in: Annotated[str, Parameter(description="symbol or address")],
-    token_out: Annotated[str, Parameter(description="symbol or address")],
-    amount: Annotated[str, Parameter(description="decimal amount of tokenIn")] = "1",
+    chain: Chain,
+    token_in: TokenIn,
+    token_out: TokenOut,
+    amount: Annotated[
+        str, Parameter(description="decimal amount of tokenIn", examples=ex.example("1.5"))
+    ] = "1",
     max_age: Annotated[
-        float | None, Parameter(ge=0, description="seconds; fresher or wait")
+        float | None,
+        Parameter(ge=0, description="seconds; fresher or wait", examples=ex.example(5)),
     ] = None,
 ) -> ASGIApp:
     feed: Feed = request.app.state.feed
@@ -198,8 +219,18 @@ async def price(
     )
 
 
-@post("/prices", summary="Quote many pairs", status_code=200, responses=PUBLIC_ERRORS)
-async def prices(request: Request, data: Annotated[PricesQuery, Body()]) -> Prices:
+@post(
+    "/prices",
+    summary="Quote many pairs",
+    description="Up to cache.batch_limit pairs, answered in request order; misses are fetched "
+    "together, one multicall per chain.",
+    status_code=200,
+    responses=ex.answer(Prices, ex.PRICES) | PUBLIC_ERRORS,
+)
+async def prices(
+    request: Request,
+    data: Annotated[PricesQuery, Body(examples=ex.example(ex.PRICES_QUERY))],
+) -> Prices:
     feed: Feed = request.app.state.feed
     limit = request.app.state.settings.cache.batch_limit
     if len(data.pairs) > limit:

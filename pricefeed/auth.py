@@ -27,6 +27,8 @@ from pricefeed.store import Store
 
 log = logging.getLogger(__name__)
 SECRET_FILE = "server-secret"
+TOKEN_FILE = "admin-token"
+TOKEN_VARIABLE = "PRICEFEED_ADMIN_TOKEN"
 MIN_TOKEN_CHARS = 32
 EPOCH = "session_epoch"  # server_state row: sessions of an older epoch are over
 
@@ -64,6 +66,59 @@ def server_secret(settings: Settings) -> bytes:
     with os.fdopen(fd, "wb") as f:
         f.write(secrets.token_bytes(32))
     return path.read_bytes()
+
+
+def admin_token(settings: Settings, env: dict[str, str] | None = None) -> tuple[str, Path | None]:
+    """PRICEFEED_ADMIN_TOKEN when set; else a random token made once in the data directory
+    (mode 0600), so a fresh install can be signed in to. Returns the token and its file."""
+    env = os.environ if env is None else env
+    if env.get(TOKEN_VARIABLE):
+        return env[TOKEN_VARIABLE], None
+    path = data_dir(settings) / TOKEN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return read_token_file(path), path
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(32) + "\n")
+    return read_token_file(path), path
+
+
+def read_token_file(path: Path) -> str:
+    token = path.read_text().strip()
+    if len(token) < MIN_TOKEN_CHARS:
+        raise ConfigError(f"{path}: the admin token is damaged; run `pricefeed token --rotate`")
+    return token
+
+
+async def rotate_admin_token(settings: Settings) -> tuple[str, Path]:
+    """A new token in the data directory's file, and every session ended (a new epoch)."""
+    path = data_dir(settings) / TOKEN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(TOKEN_FILE + ".new")
+    fresh.unlink(missing_ok=True)
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(32) + "\n")
+    os.replace(fresh, path)  # readers see the old token or the new one, never half of one
+    db = settings.database
+    store = Store(db.url, db.busy_timeout_ms, db.min_free_mb)
+    await store.open()
+    try:
+        await store.set_state(EPOCH, secrets.token_hex(8))
+    finally:
+        await store.close()
+    return read_token_file(path), path
+
+
+def sign_in_url(host: str, port: int, token: str) -> str:
+    """The dashboard's sign-in link with the token in it, as Jupyter prints one."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/dashboard/login?token={token}"
 
 
 def derive(secret: bytes, purpose: str) -> bytes:
@@ -147,28 +202,44 @@ def wait_s(seconds: float) -> int:
 class Auth:
     """The admin token, the keys derived from the server secret, and the sessions' rules."""
 
-    def __init__(self, settings: Settings, token: str, secret: bytes):
-        check_admin_token(token)
-        self.token = token
+    def __init__(
+        self, settings: Settings, token: str, secret: bytes, token_file: Path | None = None
+    ):
         self.session_key = derive(secret, "session cookies")
         self.csrf_key = derive(secret, "csrf tokens")
-        # sessions remember which token signed them in: a new token ends them
-        self.fingerprint = (
-            hmac.new(
-                derive(secret, "token fingerprint"), token.encode(), hashlib.sha256
-            ).hexdigest()
-            if token
-            else ""
-        )
+        self._fingerprint_key = derive(secret, "token fingerprint")
+        self.token_file = token_file
+        self._token_stamp = _stamp(token_file)
+        self._use(token)
         self.lifetime = settings.dashboard.session_hours * 3600
         self.epoch = ""
         self.throttle = Throttle()
 
+    def _use(self, token: str) -> None:
+        check_admin_token(token)
+        self.token = token
+        # sessions remember which token signed them in: a new token ends them
+        self.fingerprint = (
+            hmac.new(self._fingerprint_key, token.encode(), hashlib.sha256).hexdigest()
+            if token
+            else ""
+        )
+
+    def reread_token(self) -> None:
+        """The token file's current token: `pricefeed token --rotate` runs in another process."""
+        stamp = _stamp(self.token_file)
+        if stamp is not None and stamp != self._token_stamp:
+            self._token_stamp = stamp
+            self._use(read_token_file(self.token_file))
+
     async def load(self, store: Store) -> None:
-        """The epoch from the store: another web process on this box may have moved it."""
+        """The epoch from the store (another web process on this box may have moved it), and
+        the token from its file."""
+        self.reread_token()
         self.epoch = await store.state(EPOCH) or ""
 
     def token_matches(self, given: str) -> bool:
+        self.reread_token()
         return bool(self.token) and hmac.compare_digest(given.encode(), self.token.encode())
 
     def new_session(self, session: dict, now: float) -> dict:
@@ -205,3 +276,13 @@ class Auth:
     def csrf_ok(self, session: dict, given: str) -> bool:
         nonce = session.get("csrf")
         return bool(nonce) and hmac.compare_digest(given.encode(), self.csrf_token(nonce).encode())
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_ino  # a rotation replaces the file: a new inode

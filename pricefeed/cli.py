@@ -1,9 +1,10 @@
-"""`pricefeed run | quote | devchain | settings`."""
+"""`pricefeed run | worker | token | quote | devchain | demo | bench | settings`."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
@@ -35,21 +36,29 @@ def run(host: str | None, port: int | None) -> None:
     """Run the service."""
     import uvicorn
 
-    from pricefeed.auth import check_admin_token
+    from pricefeed.auth import admin_token, check_admin_token, sign_in_url
     from pricefeed.logs import configure_logging
 
     settings = _settings()
+    host = host or settings.server.host
+    port = port if port is not None else settings.server.port
     try:
         check_admin_token(os.environ.get("PRICEFEED_ADMIN_TOKEN", ""))
+        token, token_file = admin_token(settings)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     configure_logging(settings.server.log_level)
-    sys.path.insert(0, str(Path.cwd()))
+    if token_file is not None:  # a token set by the operator is theirs to know
+        logging.getLogger("pricefeed").info(
+            "dashboard: sign in at %s (the token is kept in %s)",
+            sign_in_url(host, port, token),
+            token_file,
+        )
     uvicorn.run(
-        "app:create_app",
+        "pricefeed.app:create_app",
         factory=True,
-        host=host or settings.server.host,
-        port=port if port is not None else settings.server.port,
+        host=host,
+        port=port,
         log_level=settings.server.log_level.lower(),
         log_config=None,  # ours: JSON lines on stderr
         access_log=settings.server.access_log,
@@ -60,6 +69,26 @@ def run(host: str | None, port: int | None) -> None:
         proxy_headers=bool(settings.server.trusted_proxies),
         forwarded_allow_ips=settings.server.trusted_proxies or None,
     )
+
+
+@main.command()
+@click.option("--rotate", is_flag=True, help="replace the token and end every session")
+def token(rotate: bool) -> None:
+    """Print the dashboard's sign-in token (kept in the data directory as admin-token)."""
+    from pricefeed.auth import TOKEN_VARIABLE, admin_token, rotate_admin_token
+
+    settings = _settings()
+    if os.environ.get(TOKEN_VARIABLE):
+        raise click.ClickException(f"{TOKEN_VARIABLE} is set, and wins over the token file")
+    try:
+        if rotate:
+            value, path = asyncio.run(rotate_admin_token(settings))
+            click.echo(f"new token written to {path}; every session has ended", err=True)
+        else:
+            value, _ = admin_token(settings)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(value)
 
 
 @main.command()
@@ -150,6 +179,33 @@ def devchain(port: int, block_time: int, market: bool, config_out: Path) -> None
                 stop.wait()
         except KeyboardInterrupt:
             pass
+
+
+@main.command()
+@click.option(
+    "--dir",
+    "home",
+    default="var/demo",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="where its config, database and logs go",
+)
+@click.option(
+    "--chain-port", default=8545, show_default=True, help="anvil's port (a free one if taken)"
+)
+def demo(home: Path, chain_port: int) -> None:
+    """The devchain with a moving market and the service on it (server.port), with a few
+    pairs warmed; Ctrl-C stops everything."""
+    from pricefeed.devchain.demo import DemoError
+    from pricefeed.devchain.demo import run as run_demo
+
+    click.echo("starting the devchain and deploying Uniswap onto it...")
+    try:
+        run_demo(home, chain_port, say=click.echo)
+    except DemoError as e:
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        click.echo("stopped")
 
 
 @main.group(invoke_without_command=True)

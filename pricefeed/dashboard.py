@@ -119,15 +119,25 @@ async def home() -> Redirect:
 
 
 @get("/dashboard/login", include_in_schema=False)
-async def login_form(request: Request, next: FromQuery[str] = "/dashboard") -> Template:
+async def login_form(
+    request: Request, next: FromQuery[str] = "/dashboard", token: FromQuery[str] = ""
+) -> Response:
+    """With `?token=`, the link `pricefeed run` logs: signs in, then drops the token from
+    the address bar by redirecting. Not from another site's page: its guesses would use up
+    the sign-in throttle for everyone."""
+    if token and request.headers.get("sec-fetch-site", "none") in ("none", "same-origin"):
+        return await _sign_in(request, token, next)
     return _login_page(request, next, "", 200)
 
 
 @post("/dashboard/login", include_in_schema=False, before_request=require_csrf)
 async def login(request: Request, data: Form) -> Response:
+    return await _sign_in(request, data.get("secret", ""), data.get("next", "/dashboard"))
+
+
+async def _sign_in(request: Request, secret: str, next_page: str) -> Response:
     auth: Auth = request.app.state.auth
     client = request.client.host if request.client else "unknown"
-    next_page = data.get("next", "/dashboard")
     try:
         auth.throttle.check(client)
     except TooManyAttempts as e:
@@ -136,7 +146,7 @@ async def login(request: Request, data: Form) -> Response:
         )
         page_.headers["Retry-After"] = str(e.retry_after)
         return page_
-    if auth.token_matches(data.get("secret", "")):
+    if auth.token_matches(secret):
         auth.throttle.succeeded(client)
         await auth.load(request.app.state.store)  # the session is of the current epoch
         request.set_session(auth.new_session(_session(request), time.time()))

@@ -12,6 +12,7 @@ from litestar.openapi import ResponseSpec
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from pricefeed import examples as ex
 from pricefeed.admin import admin_guard
 from pricefeed.api import errors
 from pricefeed.overview import Services, health_json, metrics_json, state_view
@@ -30,7 +31,7 @@ def metrics_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None
     "/metrics",
     summary="Cache, latency, queue and RPC figures",
     guards=[metrics_guard],
-    responses=METRICS_ERRORS,
+    responses=ex.answer(dict, ex.METRICS) | METRICS_ERRORS,
 )
 async def metrics(request: Request) -> dict:
     return await metrics_json(request.app.state.services)
@@ -40,7 +41,7 @@ async def metrics(request: Request) -> dict:
     "/metrics/prometheus",
     summary="The same, in Prometheus exposition format",
     guards=[metrics_guard],
-    responses=METRICS_ERRORS,
+    responses=ex.answer(str, ex.PROMETHEUS, media_type="text/plain") | METRICS_ERRORS,
 )
 async def prometheus(request: Request) -> Response[bytes]:
     body = await asyncio.to_thread(generate_latest, request.app.state.services.metrics.registry)
@@ -51,7 +52,7 @@ async def prometheus(request: Request) -> Response[bytes]:
     "/alerts",
     summary="Active alerts and since when",
     guards=[metrics_guard],
-    responses=METRICS_ERRORS,
+    responses=ex.answer(dict, ex.ALERTS) | METRICS_ERRORS,
 )
 async def alerts(request: Request) -> dict:
     return {"alerts": (await metrics_json(request.app.state.services))["alerts"]}
@@ -60,8 +61,13 @@ async def alerts(request: Request) -> dict:
 @get(
     "/health",
     summary="RPC endpoints per chain, database, queue, memory (503 when unhealthy)",
-    responses={
-        503: ResponseSpec(data_container=dict, description="unhealthy: the body says which part")
+    responses=ex.answer(dict, ex.HEALTH)
+    | {
+        503: ResponseSpec(
+            data_container=dict,
+            description="unhealthy: the body says which part",
+            examples=ex.example(ex.UNHEALTHY),
+        )
     },
 )
 async def health(request: Request) -> Response[dict]:
@@ -69,7 +75,12 @@ async def health(request: Request) -> Response[dict]:
     return Response(body, status_code=200 if ok else 503)
 
 
-@get("/health/live", summary="The process answers", sync_to_thread=False)
+@get(
+    "/health/live",
+    summary="The process answers",
+    responses=ex.answer(dict, ex.LIVE),
+    sync_to_thread=False,
+)
 def live() -> dict:
     return {"status": "ok"}
 
@@ -77,7 +88,12 @@ def live() -> dict:
 @get(
     "/health/ready",
     summary="Started: store migrated, cache warmed, workers up",
-    responses={503: ResponseSpec(data_container=dict, description="still starting")},
+    responses=ex.answer(dict, ex.READY)
+    | {
+        503: ResponseSpec(
+            data_container=dict, description="still starting", examples=ex.example(ex.STARTING)
+        )
+    },
 )
 async def ready(request: Request) -> Response[dict]:
     ok = bool(request.app.state.ready)

@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from pricefeed.errors import PricefeedError
+from pricefeed.resources import resource
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,10 @@ def timing(app: ASGIApp) -> ASGIApp:
 STATUS_SENT = "pricefeed.status"  # the scope key `security_headers` notes the status under
 
 
-ROOT = Path(__file__).resolve().parent.parent
+STATIC = resource("static")
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data"
-HTMX_JS = ROOT / "static" / "node_modules" / "htmx.org" / "dist"
+HTMX_JS = STATIC / "node_modules" / "htmx.org" / "dist"
+SWAGGER_UI = STATIC / "node_modules" / "swagger-ui-dist"
 SESSION_COOKIE = "pricefeed_session"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "  # plotly styles inline
@@ -122,7 +124,7 @@ def templates() -> TemplateConfig:
         )
 
     return TemplateConfig(
-        directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=filters
+        directory=resource("templates"), engine=JinjaTemplateEngine, engine_callback=filters
     )
 
 
@@ -157,13 +159,13 @@ def static_routes() -> list:
     return [
         create_static_files_router(
             path="/static/vendor",
-            directories=[PLOTLY_JS, HTMX_JS],
+            directories=[PLOTLY_JS, HTMX_JS, SWAGGER_UI],
             include_in_schema=False,
             guards=[plain_file_path],
         ),
         create_static_files_router(
             path="/static",
-            directories=[ROOT / "static"],
+            directories=[STATIC],
             include_in_schema=False,
             guards=[plain_file_path],
         ),

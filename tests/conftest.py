@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from oracle import Oracle
 from web3 import Web3
 
-from app import create_app
+from pricefeed.app import create_app
 from pricefeed.config import DatabaseSettings, QueueSettings, load_settings
 from pricefeed.devchain.build import ensure_contracts, uniswap_artifact
 from pricefeed.devchain.deploy import DEADLINE, Deployment, deploy
@@ -32,6 +32,16 @@ from pricefeed.rpc.redact import install_log_redaction
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 ADMIN_TOKEN = "test-admin-token-0123456789abcdefghijklmnop"  # 32+ characters, as start-up asks
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -255,6 +265,17 @@ class ServiceProcess:
 
     def log(self) -> str:
         return (self.data / f"{self.command}.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, driven by playwright (the pages are tested as people see them)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
 
 
 def form_token(page) -> str:

@@ -1,4 +1,4 @@
-"""The admin API: off without a token, Bearer-protected with one, changes persisted."""
+"""The admin API: Bearer-protected (the variable, else the kept token), changes persisted."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ from conftest import ADMIN_TOKEN
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-async def test_without_a_token_admin_routes_say_how_to_enable_them(service, monkeypatch):
+async def test_without_the_variable_the_token_kept_in_the_data_directory_works(
+    service, monkeypatch, tmp_path
+):
     monkeypatch.delenv("PRICEFEED_ADMIN_TOKEN", raising=False)
-    async with service() as client:
-        answer = await client.get("/admin/tiers")
-    assert answer.status_code == 403
-    assert "set PRICEFEED_ADMIN_TOKEN" in answer.json()["error"]["message"]
+    async with service(data=tmp_path) as client:
+        kept = (tmp_path / "admin-token").read_text().strip()
+        refused = await client.get("/admin/tiers")
+        allowed = await client.get("/admin/tiers", headers={"Authorization": f"Bearer {kept}"})
+    assert refused.status_code == 401
+    assert allowed.status_code == 200
 
 
 async def test_a_wrong_or_missing_bearer_token_is_refused(service, monkeypatch):

@@ -10,20 +10,10 @@ import urllib.request
 
 import pytest
 from conftest import ADMIN_TOKEN, ARTIFACTS, ServiceProcess
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 SECRET = ADMIN_TOKEN
 SHOTS = ARTIFACTS / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAIRS = ["WETH/USDC", "WBTC/USDC", "DAI/USDC", "LINK/USDC", "UNI/WETH"]
 
 
@@ -38,14 +28,6 @@ def server(config_file, tmp_path_factory):
             service.get(f"/price/devchain/{pair}?amount={amount}")
     yield service
     service.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

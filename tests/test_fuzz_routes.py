@@ -13,7 +13,7 @@ from conftest import ADMIN_TOKEN, ServiceProcess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import create_app
+from pricefeed.app import create_app
 from pricefeed.bodies import MAX_DEPTH
 from pricefeed.config import load_settings
 

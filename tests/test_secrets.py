@@ -14,7 +14,7 @@ from conftest import ADMIN_TOKEN, PRICEFEED, ROOT, form_token
 from cryptography.exceptions import InvalidTag
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 
-from app import create_app
+from pricefeed.app import create_app
 from pricefeed.config import ConfigError
 
 

@@ -1,5 +1,6 @@
 """Sign-in and the Bearer token resist guessing: failures are throttled with growing waits,
-per client and overall, and logged without the secret."""
+per client and overall, and logged without the secret; the sign-in link works only when
+opened directly, never from another site's page."""
 
 from __future__ import annotations
 
@@ -63,3 +64,18 @@ def test_bearer_guesses_are_throttled_per_client_and_overall(config_file, tmp_pa
     assert after_the_swarm == 429
     assert "wrong admin token from 10.0.0.1 on /admin/tiers" in log
     assert WRONG not in log
+
+
+async def test_the_link_signs_in_only_when_opened_directly(service, monkeypatch, tmp_path):
+    monkeypatch.delenv("PRICEFEED_ADMIN_TOKEN", raising=False)
+    async with service(data=tmp_path) as client:
+        link = "/dashboard/login?token=" + (tmp_path / "admin-token").read_text().strip()
+        # another site's page loading the link: its guesses must not use up the throttle
+        from_elsewhere = await client.get(
+            link, headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False
+        )
+        opened = await client.get(link, headers={"Sec-Fetch-Site": "none"}, follow_redirects=False)
+
+    assert from_elsewhere.status_code == 200  # the sign-in form, not signed in
+    assert opened.status_code == 303
+    assert opened.headers["location"] == "/dashboard"

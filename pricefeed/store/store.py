@@ -26,6 +26,7 @@ from pricefeed.chain.state import ChainState, Restored, state_from_json, state_t
 from pricefeed.dexes import Pool
 from pricefeed.errors import StoreUnavailable
 from pricefeed.quoter import Quote
+from pricefeed.resources import resource
 from pricefeed.rpc import Block
 from pricefeed.store.schema import (
     chain_heads,
@@ -39,7 +40,7 @@ from pricefeed.store.schema import (
 )
 from pricefeed.tiers import DEFAULT_TIERS, Tier
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = resource("migrations")
 
 PairKey = tuple[str, str, str]  # chain, tokenIn address, tokenOut address
 QuoteKey = tuple[str, str, str, int]  # ... and the raw amount in

@@ -1,0 +1,158 @@
+"""The pricefeed service: every route is listed here, and what runs beside them.
+
+`create_app()` is the factory `pricefeed run` serves; the checkout's top-level `app.py` holds
+`app = create_app()` for `uvicorn app:app` and `litestar run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components
+from litestar_htmx import HTMXPlugin
+
+from pricefeed import admin, api, dashboard, monitor, web
+from pricefeed.auth import Auth, admin_token, server_secret
+from pricefeed.bodies import JsonRequest
+from pricefeed.chain.follower import Followers
+from pricefeed.config import Settings, load_settings
+from pricefeed.docs import OfflineSwagger
+from pricefeed.engine import QuoteEngine
+from pricefeed.feed import Feed
+from pricefeed.metrics import Metrics
+from pricefeed.overview import Sampler, Services, run_monitor
+from pricefeed.quotas import Quotas
+from pricefeed.rpc.redact import install_log_redaction
+from pricefeed.scheduler import Scheduler
+from pricefeed.store import Store
+from pricefeed.tasks import RefreshQueue, run_on_loop
+
+ROUTES = [
+    api.price,
+    api.prices,
+    monitor.metrics,
+    monitor.prometheus,
+    monitor.alerts,
+    monitor.health,
+    monitor.live,
+    monitor.ready,
+    admin.list_tiers,
+    admin.update_tier,
+    admin.pin,
+    admin.unpin,
+    admin.list_pairs,
+    *web.static_routes(),
+]
+
+
+def create_app(settings: Settings | None = None, queue_immediate: bool = False) -> Litestar:
+    settings = settings or load_settings()
+    token, token_file = admin_token(settings)
+    auth = Auth(settings, token, server_secret(settings), token_file)
+    install_log_redaction()
+    engine = QuoteEngine(settings)
+    store = Store(
+        settings.database.url, settings.database.busy_timeout_ms, settings.database.min_free_mb
+    )
+    queue = RefreshQueue(settings.queue, store, immediate=queue_immediate)
+    metrics = Metrics()
+    quotas = Quotas(settings.server)
+    feed = Feed(engine, store, settings.cache, metrics, submit=queue.submit, quotas=quotas)
+    in_process = settings.queue.in_process and not queue_immediate
+    followers = Followers(engine.followers, persist=store.save_pool_states)
+    services = Services(engine, store, feed, queue, metrics, in_process, followers)
+    metrics.registry.register(monitor.LiveCollector(services))
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        await store.open()
+        await auth.load(store)
+        await engine.restore(await store.pool_states())
+        await feed.start()
+        queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refresh))
+        loops = [
+            asyncio.create_task(followers.run()),
+            asyncio.create_task(feed.run_background()),
+            asyncio.create_task(run_monitor(Sampler(services))),
+        ]
+        if settings.state.warm_start:
+            loops.append(asyncio.create_task(engine.warm()))
+        if in_process:
+            queue.start_consumer()
+            loops.append(
+                asyncio.create_task(
+                    Scheduler(
+                        store,
+                        queue,
+                        settings.cache.recent,
+                        per_pair=settings.cache.amounts_per_pair,
+                        follows=feed.follows,
+                    ).run()
+                )
+            )
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await asyncio.to_thread(queue.stop_consumer)  # workers may be waiting on this loop
+            await feed.close()
+            await engine.close()
+            await store.close()
+
+    app = Litestar(
+        route_handlers=[
+            *ROUTES,
+            Router(  # sessions and their cookies exist on the dashboard only
+                path="/",
+                route_handlers=dashboard.ROUTES,
+                middleware=[
+                    web.host_prefixed_cookie,
+                    web.sessions(auth.session_key, settings.dashboard.session_hours),
+                ],
+            ),
+        ],
+        lifespan=[lifespan],
+        exception_handlers={
+            **web.EXCEPTION_HANDLERS,
+            dashboard.SignInRequired: dashboard.sign_in_required,
+        },
+        middleware=[
+            web.timing,
+        ],
+        template_config=web.templates(),
+        plugins=[HTMXPlugin()],
+        openapi_config=OpenAPIConfig(
+            title="pricefeed",
+            version="0.1.0",
+            path="/schema",
+            # the interactive docs at /schema, every file served by the app itself
+            render_plugins=[OfflineSwagger(path="/"), JsonRenderPlugin(path="/openapi.json")],
+            components=Components(security_schemes=api.BEARER),
+        ),
+        request_max_body_size=settings.server.max_body_bytes,
+        request_class=JsonRequest,
+        before_send=[web.security_headers],
+        logging_config=None,  # `pricefeed run` configures JSON logs; tests keep pytest's
+    )
+    app.state.update(
+        settings=settings,
+        engine=engine,
+        store=store,
+        queue=queue,
+        feed=feed,
+        followers=followers,
+        quotas=quotas,
+        metrics=metrics,
+        services=services,
+        auth=auth,
+        ready=False,
+    )
+    return app
