@@ -17,14 +17,15 @@ from litestar_htmx import HTMXPlugin
 
 from pricefeed import admin, api, dashboard, monitor, web
 from pricefeed.auth import Auth, admin_token, server_secret
+from pricefeed.background import Background, Job
 from pricefeed.bodies import JsonRequest
 from pricefeed.chain.follower import Followers
 from pricefeed.config import Settings, load_settings
 from pricefeed.docs import OfflineSwagger
 from pricefeed.engine import QuoteEngine
-from pricefeed.feed import Feed
+from pricefeed.feed import PRUNE_EVERY, Feed
 from pricefeed.metrics import Metrics
-from pricefeed.overview import Sampler, Services, run_monitor
+from pricefeed.overview import ALERT_EVERY, SAMPLE_EVERY, Sampler, Services
 from pricefeed.quotas import Quotas
 from pricefeed.rpc.redact import install_log_redaction
 from pricefeed.scheduler import Scheduler
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
     followers = Followers(engine.followers, persist=store.save_pool_states)
     services = Services(engine, store, feed, queue, metrics, in_process, followers)
     metrics.registry.register(monitor.LiveCollector(services))
+    background = background_jobs(settings, feed, Sampler(services))
+    services.background = background
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -74,11 +77,8 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         await engine.restore(await store.pool_states())
         await feed.start()
         queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refresh))
-        loops = [
-            asyncio.create_task(followers.run()),
-            asyncio.create_task(feed.run_background()),
-            asyncio.create_task(run_monitor(Sampler(services))),
-        ]
+        background.start()
+        loops = [asyncio.create_task(followers.run()), asyncio.create_task(background.run())]
         if settings.state.warm_start:
             loops.append(asyncio.create_task(engine.warm()))
         if in_process:
@@ -102,7 +102,9 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
-            await asyncio.to_thread(queue.stop_consumer)  # workers may be waiting on this loop
+            # the workers may be waiting on this loop
+            await asyncio.to_thread(background.stop)
+            await asyncio.to_thread(queue.stop_consumer)
             await feed.close()
             await engine.close()
             await store.close()
@@ -156,3 +158,18 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         ready=False,
     )
     return app
+
+
+def background_jobs(settings: Settings, feed: Feed, sampler: Sampler) -> Background:
+    """This process's background work, by priority: tiers first, charts last."""
+    cache = settings.cache
+    return Background(
+        [
+            Job("retier", cache.retier_interval, 50, feed.retier, first=cache.flush_interval),
+            Job("prewarm", cache.retier_interval, 40, feed.prewarm, first=cache.flush_interval),
+            Job("flush", cache.flush_interval, 30, feed.flush),
+            Job("alerts", ALERT_EVERY, 20, sampler.alerts),
+            Job("sample", SAMPLE_EVERY, 10, sampler.sample),
+            Job("prune", PRUNE_EVERY, 0, feed.prune_store, first=cache.flush_interval),
+        ]
+    )

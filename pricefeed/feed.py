@@ -483,7 +483,6 @@ class Feed:
                 placed[by_id[row["id"]]] = moves.get(row["id"], row["tier"])
         self.pair_tiers = placed
         self._keep_top_tiers()
-        self._prewarm(rising, now)
         return moves
 
     def _keep_top_tiers(self) -> None:
@@ -524,24 +523,14 @@ class Feed:
                 return False
         return state.holds(QuoteRequest(*tokens, key[3]))
 
-    async def run_background(self) -> None:
-        """Flush demand every `flush_interval`, re-rank every `retier_interval`, until cancelled."""
-        last_retier = last_prune = 0.0
-        while True:
-            await asyncio.sleep(self.settings.flush_interval)
-            try:
-                if time.monotonic() - last_retier >= self.settings.retier_interval:
-                    last_retier = time.monotonic()
-                    await self.retier()
-                else:
-                    await self.flush()
-                if time.monotonic() - last_prune >= PRUNE_EVERY:
-                    last_prune = time.monotonic()
-                    log.info("pruned from the store: %s", await self.prune())
-            except StoreUnavailable as e:
-                log.error("popularity not written, will retry: %s", e)
-            except Exception:
-                log.exception("feed background work failed; retrying next interval")
+    async def prune_store(self) -> None:
+        """The background job: prune, and say what went."""
+        log.info("pruned from the store: %s", await self.prune())
+
+    async def prewarm(self) -> None:
+        """The background job: pre-warm the pairs rising now (see `_prewarm`)."""
+        now = self.clock()
+        self._prewarm(set(self.demand.rising(now)), now)
 
     # operator actions
 

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pricefeed.alerts import Alerts
+from pricefeed.background import Background
 from pricefeed.chain.follower import Followers
 from pricefeed.engine import QuoteEngine
 from pricefeed.feed import Feed
@@ -39,6 +40,7 @@ class Services:
     in_process: bool
     followers: Followers | None = None
     alerts: Alerts = field(default_factory=Alerts)
+    background: Background | None = None  # this process's own jobs
 
 
 def state_view(engine: QuoteEngine, followers: Followers | None, now: float) -> dict:
@@ -132,6 +134,19 @@ def queue_view(queue: RefreshQueue, waiting: int) -> dict:
     }
 
 
+def background_view(background: Background | None) -> dict:
+    """This process's own jobs (see `background.py`): queued, and runs and failures by job."""
+    if background is None:
+        return {"waiting": 0, "jobs": {}}
+    return {
+        "waiting": background.waiting(),
+        "jobs": {
+            name: {"ran": background.ran[name], "failed": background.failed[name]}
+            for name in background.jobs
+        },
+    }
+
+
 def tiers_view(metrics: Metrics, feed: Feed, now: float) -> dict:
     out = {}
     window = [(tier, cache) for at, tier, cache in metrics.served_log if now - at <= WINDOW]
@@ -179,6 +194,7 @@ async def metrics_json(s: Services, now: float | None = None) -> dict:
         "errorRate": round(sum(errors) / len(errors), 4) if errors else 0.0,
         "emergencyServed": int(m.emergency._value.get()),
         "queueStats": queue_view(s.queue, waiting),
+        "background": background_view(s.background),
         "tiers": tiers_view(m, s.feed, now),
         "rpc": rpc_view(s.engine),
         "state": state_view(s.engine, s.followers, now),
@@ -281,24 +297,13 @@ class Sampler:
             self._pruned_at = now
             await self.s.store.prune_samples(now - RETENTION)
 
+    async def alerts(self) -> None:
+        """The background job between samples: the alerts evaluated (`metrics_json` does)."""
+        await metrics_json(self.s)
+
     def _per_minute(self, name: str, total: float, now: float) -> float:
         previous = self._last.get(name), self._last.get(name + "@")
         self._last[name], self._last[name + "@"] = total, now
         if previous[0] is None or previous[1] is None or now <= previous[1]:
             return 0.0
         return round((total - previous[0]) * 60 / (now - previous[1]), 3)
-
-
-async def run_monitor(sampler: Sampler) -> None:
-    """Evaluate alerts every ALERT_EVERY seconds and sample charts every SAMPLE_EVERY."""
-    last_sample = 0.0
-    while True:
-        await asyncio.sleep(ALERT_EVERY)
-        try:
-            if time.monotonic() - last_sample >= SAMPLE_EVERY:
-                last_sample = time.monotonic()
-                await sampler.sample()  # evaluates the alerts too
-            else:
-                await metrics_json(sampler.s)
-        except Exception:
-            log.exception("monitoring tick failed; trying again next tick")

@@ -125,6 +125,7 @@ async def test_rising_demand_is_promoted_early_and_its_pools_loaded_before_it_is
         client.app.state.engine.held("devchain").states.evict(0)  # every pool let go
         before = feed.fetcher.upstream_quotes
         await on_app(client, feed.retier)
+        await on_app(client, feed.prewarm)
         await settle(client)
         prewarmed = feed.fetcher.upstream_quotes - before
         answer = (await client.get("/price/devchain/WBTC/WETH")).json()
