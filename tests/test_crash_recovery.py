@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import sqlite3
 import threading
@@ -38,8 +39,8 @@ class Load(threading.Thread):
                 urllib.request.urlopen(
                     f"{self.server.url}/price/devchain/{a}/{b}", timeout=5
                 ).read()
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.05)  # the server is down: that is the test
+            except (urllib.error.URLError, OSError, http.client.HTTPException):
+                time.sleep(0.05)  # the server is down (or died mid-answer): that is the test
 
 
 def prepare(server: ServiceProcess) -> None:
