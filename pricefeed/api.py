@@ -177,7 +177,7 @@ def cache_headers(served: Served) -> dict[str, str]:
 
 
 def client_of(request: Request) -> str:
-    """The peer address (uvicorn puts a trusted proxy's X-Forwarded-For there, and only then)."""
+    """The peer address (a trusted proxy's X-Forwarded-For there, and only then: see serve.py)."""
     return request.client.host if request.client else "unknown"
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
@@ -31,6 +32,8 @@ from pricefeed.rpc.redact import install_log_redaction
 from pricefeed.scheduler import Scheduler
 from pricefeed.store import Store
 from pricefeed.tasks import RefreshQueue, run_on_loop
+
+log = logging.getLogger(__name__)
 
 ROUTES = [
     api.price,
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
             await feed.close()
             await engine.close()
             await store.close()
+            log.info("shutdown complete: jobs stopped, state saved, store closed")
 
     app = Litestar(
         route_handlers=[

@@ -34,10 +34,10 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="port (default: server.port)")
 def run(host: str | None, port: int | None) -> None:
     """Run the service."""
-    import uvicorn
-
+    from pricefeed.app import create_app
     from pricefeed.auth import admin_token, check_admin_token, sign_in_url
     from pricefeed.logs import configure_logging
+    from pricefeed.serve import serve
 
     settings = _settings()
     host = host or settings.server.host
@@ -54,21 +54,7 @@ def run(host: str | None, port: int | None) -> None:
             sign_in_url(host, port, token),
             token_file,
         )
-    uvicorn.run(
-        "pricefeed.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        log_level=settings.server.log_level.lower(),
-        log_config=None,  # ours: JSON lines on stderr
-        access_log=settings.server.access_log,
-        loop="uvloop",  # with httptools: 1.5x asyncio + h11 on cached answers (BENCHMARKS.md)
-        http="httptools",
-        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, so any local process
-        # (or a proxy that passes the header through) could pick its own client address
-        proxy_headers=bool(settings.server.trusted_proxies),
-        forwarded_allow_ips=settings.server.trusted_proxies or None,
-    )
+    serve(create_app, host, port, settings.server)
 
 
 @main.command()

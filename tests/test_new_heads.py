@@ -50,7 +50,8 @@ async def test_new_heads_over_the_socket_drive_the_follower(settings, devchain, 
         assert follower.subscribed is False and blocks >= 6
         # the heads came over the socket: no read per block (one, if a head arrived past a gap)
         assert recorder.methods["eth_getBlockByNumber"] <= 1
-        assert 1 <= recorder.methods["eth_getLogs"] <= blocks
+        # one eth_getLogs a block (the block arriving as the counting began may add one)
+        assert 1 <= recorder.methods["eth_getLogs"] <= blocks + 1
         assert await equals_a_fresh_read(state)
     finally:
         await engine.close()

@@ -14,7 +14,9 @@ SLOW = {"request_timeout": 20.0, "hedge_after": 1.5, "deadline": 60.0}
 async def test_behind_a_slow_rpc_cached_pairs_answer_and_refresh_in_one_call(service, proxy):
     slow = proxy()
     slow.faults.delay = (2.0, 5.0)
-    async with service([slow.url], cache={"fetch_deadline": 60.0}, **SLOW) as client:
+    # the test flushes to the store itself: no background flush to race with it
+    cache = {"fetch_deadline": 60.0, "flush_interval": 3600.0}
+    async with service([slow.url], cache=cache, **SLOW) as client:
         batch = {"pairs": [{"chain": "devchain", "tokenIn": a, "tokenOut": b} for a, b in PAIRS]}
         cold = (await client.post("/prices", json=batch)).json()["results"]
         assert [r["cache"] for r in cold] == ["miss"] * 5

@@ -1,5 +1,5 @@
 """The smallest ASGI app answering what the service answered, served as `pricefeed run` serves
-the service (uvicorn, same options, same logging): the floor the server itself sets.
+the service (the same server, options and logging): the floor the server itself sets.
 
 `python -m pricefeed.bench.minimal DIR CONFIG --port P` serves DIR/body (bytes) with the
 headers in DIR/headers.json to every request, with the server settings the service has from
@@ -51,26 +51,15 @@ def create_app():
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--port", type=int, required=True)
 def main(directory: Path, config: Path, port: int) -> None:
-    """Serve the saved response with uvicorn, as `pricefeed run` serves the service."""
-    import uvicorn
-
+    """Serve the saved response on the server `pricefeed run` uses, with its options."""
     from pricefeed.config import load_settings
     from pricefeed.logs import configure_logging
+    from pricefeed.serve import serve
 
     server = load_settings(config).server
     os.environ[RESPONSE_DIR] = str(directory)
     configure_logging(server.log_level)
-    uvicorn.run(  # the arguments of `pricefeed run`'s call
-        "pricefeed.bench.minimal:create_app",
-        factory=True,
-        host="127.0.0.1",
-        port=port,
-        log_level=server.log_level.lower(),
-        log_config=None,
-        access_log=server.access_log,
-        proxy_headers=bool(server.trusted_proxies),
-        forwarded_allow_ips=server.trusted_proxies or None,
-    )
+    serve(create_app, "127.0.0.1", port, server)
 
 
 if __name__ == "__main__":
