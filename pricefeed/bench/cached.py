@@ -1,4 +1,4 @@
-"""Cached-path figures of a real server behind a slow RPC: latency, throughput, job start.
+"""Cached-path figures of a real server behind a slow RPC: latency and throughput.
 
 Starts the bench's world (anvil with the devchain, a market, a proxy adding `latency` seconds to
 every RPC request) in its own process and `pricefeed run` on a free port; both are stopped at
@@ -9,20 +9,16 @@ static file): the ratios say how much of the cost is the service's own.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 import httpx
-import msgspec
 
 from pricefeed.bench.harness import service, summary
 from pricefeed.bench.throughput import load, minimal_server, nginx_server
 from pricefeed.bench.world import World
-from pricefeed.store import Store
 
 PAIRS = [("WETH", "USDC"), ("WBTC", "USDC"), ("DAI", "USDC"), ("LINK", "USDC"), ("UNI", "WETH")]
 
@@ -37,9 +33,8 @@ def run(
 ) -> dict:
     with tempfile.TemporaryDirectory() as tmp, World(Path(tmp), latency, 25.0, tail=0) as world:
         data = Path(tmp)
-        asyncio.run(_short_tier4_ttl(data))
         figures: dict = {"rpcLatencySeconds": list(latency)}
-        with service(world.config, data, PRICEFEED__CACHE__RETIER_INTERVAL="3600") as (base, log):
+        with service(world.config, data, PRICEFEED__CACHE__RETIER_INTERVAL="3600") as (base, _):
             with httpx.Client(base_url=base, timeout=120) as client:
                 started = time.perf_counter()
                 batch = {
@@ -50,20 +45,10 @@ def run(
                 figures["cachedSequentialMs"] = _sequential(client, requests)
                 figures["baselineHealthLiveMs"] = _sequential(client, requests, path="/health/live")
             figures["throughput"] = throughput(base, world.config, connections, seconds, with_nginx)
-            figures["onDemandJobStartMs"] = _job_start(base, log)
             figures["rpcHttpRequestsWholeRun"] = world.counts()["httpRequests"]
     if out:
         out.write_text(json.dumps(figures, indent=2))
     return figures
-
-
-async def _short_tier4_ttl(data: Path) -> None:
-    """Tier 4 fresh for 1 s, so the job-start probe can make a stale quote quickly."""
-    store = Store(f"sqlite+aiosqlite:///{data}/pricefeed.db")
-    await store.open()
-    tier4 = (await store.tiers())[4]
-    await store.save_tier(msgspec.structs.replace(tier4, ttl=1.0))
-    await store.close()
 
 
 def _sequential(client: httpx.Client, n: int, path: str | None = None) -> dict:
@@ -127,37 +112,3 @@ def throughput_text(figures: dict) -> str:
             )
     lines += [f"  {k}: {v}" for k, v in t["ratios"].items()]
     return "\n".join(lines)
-
-
-def _job_start(base: str, log: Path, trials: int = 10) -> dict:
-    """From a stale request on an idle server to its refresh job starting (server log times)."""
-    delays = []
-    for i in range(trials):
-        a, b = PAIRS[i % len(PAIRS)]
-        time.sleep(2.0)  # idle: the consumer has backed off to its longest poll
-        sent = time.time()
-        answer = httpx.get(f"{base}/price/devchain/{a}/{b}").json()
-        if answer["cache"] != "stale":
-            continue
-        started = _first_execution_after(log, sent)
-        if started is not None:
-            delays.append(started - sent)
-    return summary(delays) | {"trials": len(delays)}
-
-
-def _first_execution_after(log: Path, after: float, timeout: float = 10.0) -> float | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in log.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("logger") == "huey" and entry["msg"].startswith(
-                "Executing pricefeed.tasks.refresh"
-            ):
-                at = datetime.fromisoformat(entry["ts"]).timestamp()
-                if at >= after:
-                    return at
-        time.sleep(0.05)
-    return None
