@@ -86,7 +86,6 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     why = {
         400: "malformed request",
         401: "missing or wrong Bearer token",
-        403: "admin API disabled",
         404: "unknown chain, token or route, or no route between the tokens",
         413: "request body too large",
         415: "the body is not sent as application/json",
@@ -108,7 +107,7 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
 BEARER = {"bearer": SecurityScheme(type="http", scheme="bearer", description="the admin token")}
 ADMIN_SECURITY = [{"bearer": []}]
 PUBLIC_ERRORS = errors(400, 404, 413, 415, 422, 429, 503)
-ADMIN_ERRORS = errors(400, 401, 403, 404, 413, 415, 422, 429, 503)
+ADMIN_ERRORS = errors(400, 401, 404, 413, 415, 422, 429, 503)
 
 
 def render(served: Served) -> Price:

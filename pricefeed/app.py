@@ -173,7 +173,7 @@ def background_jobs(settings: Settings, feed: Feed, sampler: Sampler) -> Backgro
             Job("prewarm", cache.retier_interval, 40, feed.prewarm, first=cache.flush_interval),
             Job("flush", cache.flush_interval, 30, feed.flush),
             Job("alerts", ALERT_EVERY, 20, sampler.alerts),
-            Job("sample", SAMPLE_EVERY, 10, sampler.sample),
+            Job("sample", SAMPLE_EVERY, 10, sampler.sample, first=ALERT_EVERY),
             Job("prune", PRUNE_EVERY, 0, feed.prune_store, first=cache.flush_interval),
         ]
     )

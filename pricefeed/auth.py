@@ -130,12 +130,13 @@ def derive(secret: bytes, purpose: str) -> bytes:
 
 
 def check_admin_token(token: str) -> None:
-    """Unset disables the admin API and sign-in; set, it must be hard to guess."""
+    """Set, it must be hard to guess (unset, the token kept in the data directory is used)."""
     if token and (len(token) < MIN_TOKEN_CHARS or token.strip() != token):
         raise ConfigError(
             f"PRICEFEED_ADMIN_TOKEN must be at least {MIN_TOKEN_CHARS} characters, with no "
             "spaces at either end (make one with: python3 -c 'import secrets; "
-            "print(secrets.token_urlsafe(32))'), or unset to disable the admin API"
+            "print(secrets.token_urlsafe(32))'), or unset to use the one kept in the data "
+            "directory (`pricefeed token`)"
         )
 
 
@@ -219,11 +220,9 @@ class Auth:
         check_admin_token(token)
         self.token = token
         # sessions remember which token signed them in: a new token ends them
-        self.fingerprint = (
-            hmac.new(self._fingerprint_key, token.encode(), hashlib.sha256).hexdigest()
-            if token
-            else ""
-        )
+        self.fingerprint = hmac.new(
+            self._fingerprint_key, token.encode(), hashlib.sha256
+        ).hexdigest()
 
     def reread_token(self) -> None:
         """The token file's current token: `pricefeed token --rotate` runs in another process."""

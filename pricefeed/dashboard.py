@@ -151,16 +151,13 @@ async def _sign_in(request: Request, secret: str, next_page: str) -> Response:
         await auth.load(request.app.state.store)  # the session is of the current epoch
         request.set_session(auth.new_session(_session(request), time.time()))
         return Redirect(_local(next_page), status_code=303)
-    if auth.token:
-        auth.throttle.failed(client)
-        log.warning("dashboard sign-in with a wrong secret from %s", client)
-    error = "Wrong secret." if auth.token else "Sign-in is disabled: set PRICEFEED_ADMIN_TOKEN."
-    return _login_page(request, next_page, error, 401)
+    auth.throttle.failed(client)
+    log.warning("dashboard sign-in with a wrong secret from %s", client)
+    return _login_page(request, next_page, "Wrong secret.", 401)
 
 
 def _login_page(request: Request, next_page: str, error: str, status: int) -> Template:
-    enabled = bool(request.app.state.auth.token)
-    template = page(request, "login.html", next=_local(next_page), error=error, enabled=enabled)
+    template = page(request, "login.html", next=_local(next_page), error=error)
     template.status_code = status
     return template
 

@@ -102,7 +102,6 @@ ERRORS = {
         "message": "Validation failed for GET /price/devchain/WETH/USDC: max_age: ...",
     },
     401: {"code": "http_error", "message": "send 'Authorization: Bearer <PRICEFEED_ADMIN_TOKEN>'"},
-    403: {"code": "http_error", "message": "the admin API is disabled"},
     404: {"code": "unknown_token", "message": "no token 'NOSUCH' on devchain"},
     413: {"code": "too_large", "message": "Request Entity Too Large"},
     415: {"code": "unsupported_media_type", "message": "send the body as application/json"},

@@ -17,7 +17,7 @@ from pricefeed.admin import admin_guard
 from pricefeed.api import errors
 from pricefeed.overview import Services, health_json, metrics_json, state_view
 
-METRICS_ERRORS = errors(401, 403)
+METRICS_ERRORS = errors(401)
 
 
 def metrics_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
