@@ -100,8 +100,8 @@ async def test_a_job_not_run_within_its_period_expires(settings, tmp_path):
 
 
 async def test_a_failing_job_is_retried_with_growing_delays(settings, tmp_path, proxy):
-    """Delays 1.5 s then 3 s; Huey re-queues delayed jobs on a one-second tick, so the gaps
-    land in [1.5, 2.5] and [3, 4] seconds and cannot overlap."""
+    """Two retries, each scheduled for later (an eta), the delay doubling: 1.5 s, then 3 s.
+    Counted from the tasks Huey runs, not timed."""
     upstream = proxy()
     fail_fast = {"retries": 1, "deadline": 1}
     async with parts(
@@ -110,14 +110,16 @@ async def test_a_failing_job_is_retried_with_growing_delays(settings, tmp_path, 
         (key,) = await cached_keys(feed, PAIRS[:1])
         feed.engine.clock.advance(120)  # the state is older than the job's period of 60 s...
         upstream.faults.status = 500  # ...so the refresh must reach the head: it fails, retried
-        seen: list[float] = []
-        queue.huey.signal("executing")(lambda *_: seen.append(time.monotonic()))
+        seen: list[tuple] = []  # per run: retries left, the delay the next retry waits, eta
+        queue.huey.signal("executing")(
+            lambda _, task, *__: seen.append((task.retries, task.retry_delay, task.eta))
+        )
         await queue.submit([key], priority(1), expires=60)
         queue.start_consumer()
         await wait_until(lambda: queue.outcomes["failed"] == 3)
-    first, second = seen[1] - seen[0], seen[2] - seen[1]
-    assert len(seen) == 3  # the run and two retries
-    assert second > first >= 1.5
+    assert [(retries, delay) for retries, delay, _ in seen] == [(2, 1.5), (1, 3.0), (0, 6.0)]
+    first, *retries = [eta for *_, eta in seen]
+    assert first is None and all(eta is not None for eta in retries)  # retries wait their delay
 
 
 async def test_the_scheduler_heals_work_lost_with_a_killed_job(settings, tmp_path):
