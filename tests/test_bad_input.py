@@ -90,7 +90,20 @@ async def test_an_amount_no_route_can_fill_is_no_route(engine):
         await engine.quote("devchain", "DAI", "LINK", "0.000000000001")
 
 
-def test_every_error_has_a_code_and_an_http_status():
-    for kind in (UnknownChain, UnknownToken, BadAddress, BadAmount, NoRoute):
-        assert kind.code != PricefeedError.code
-        assert 400 <= kind.status < 500
+# each kind of bad input, asked through the API; the NOPE token has no pool at all
+ASKED = {
+    UnknownChain: "/price/mars/WETH/USDC",
+    UnknownToken: "/price/devchain/FOO/USDC",
+    BadAddress: "/price/devchain/0x12345/USDC",
+    BadAmount: "/price/devchain/WETH/USDC?amount=-1",
+    NoRoute: "/price/devchain/NOPE/WETH",
+}
+
+
+@pytest.mark.parametrize("kind", list(ASKED), ids=lambda k: k.__name__)
+async def test_every_error_answers_with_its_own_code_and_a_4xx_status(service, kind):
+    async with service() as client:
+        answer = await client.get(ASKED[kind])
+    assert kind.code != PricefeedError.code and 400 <= kind.status < 500
+    assert answer.status_code == kind.status
+    assert answer.json()["error"]["code"] == kind.code
