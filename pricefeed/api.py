@@ -14,7 +14,7 @@ from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp
 
 from pricefeed import examples as ex
-from pricefeed.errors import BatchTooLarge, PricefeedError
+from pricefeed.errors import BatchTooLarge, ErrorBody, PricefeedError
 from pricefeed.feed import Feed, Served
 from pricefeed.quoter import Quote, RouteHop
 
@@ -52,15 +52,6 @@ class Price(QuoteBody, rename="camel", omit_defaults=True, kw_only=True):
     stale: bool
     max_age: float | None = None  # the max_age applied, when one was asked for...
     max_age_clamped: bool = False  # ...and whether it was raised to the floor (a block)
-
-
-class ErrorDetail(msgspec.Struct):
-    code: str
-    message: str
-
-
-class ErrorBody(msgspec.Struct):
-    error: ErrorDetail
 
 
 class PairQuery(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -181,7 +172,7 @@ def client_of(request: Request) -> str:
 
 
 def error(e: PricefeedError) -> ErrorBody:
-    return ErrorBody(ErrorDetail(e.code, e.message))
+    return ErrorBody.of(e.code, e.message)
 
 
 Chain = Annotated[str, Parameter(description="chain name or id", examples=ex.example("devchain"))]

@@ -33,11 +33,6 @@ class PairDemand:
     amounts: dict[int, float] = field(default_factory=dict)
     dirty: bool = False
 
-    def rising(self) -> bool:
-        return (
-            self.rate_short >= RISING_MIN_RATE and self.rate_short > RISING_RATIO * self.rate_long
-        )
-
 
 class _Tracked(LRUCache):
     """Pairs, least recently asked forgotten first; one evicted before its counts were flushed

@@ -1,4 +1,22 @@
-"""Errors a caller can act on. Each has a stable `code` and the HTTP status the API maps it to."""
+"""Errors a caller can act on. Each has a stable `code` and the HTTP status the API maps it to,
+and every error answer has one body: {"error": {"code", "message"}}."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class ErrorDetail(msgspec.Struct):
+    code: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail
+
+    @classmethod
+    def of(cls, code: str, message: str) -> ErrorBody:
+        return cls(ErrorDetail(code, message))
 
 
 class PricefeedError(Exception):

@@ -20,21 +20,20 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from pricefeed.errors import PricefeedError
+from pricefeed.errors import ErrorBody, PricefeedError
 from pricefeed.resources import resource
 
 log = logging.getLogger(__name__)
-
-
-def _body(code: str, message: str) -> dict:
-    return {"error": {"code": code, "message": message}}
 
 
 def pricefeed_error(_: Request, e: PricefeedError) -> Response:
     retry_after = getattr(e, "retry_after", None)  # 503s and 429s say when to come back
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return Response(
-        _body(e.code, e.message), status_code=e.status, headers=headers, media_type=MediaType.JSON
+        ErrorBody.of(e.code, e.message),
+        status_code=e.status,
+        headers=headers,
+        media_type=MediaType.JSON,
     )
 
 
@@ -45,7 +44,8 @@ def validation_error(_: Request, e: ValidationException) -> Response:
         if isinstance(x, dict)
     )
     return Response(
-        _body("bad_request", f"{e.detail}{': ' + details if details else ''}"), status_code=400
+        ErrorBody.of("bad_request", f"{e.detail}{': ' + details if details else ''}"),
+        status_code=400,
     )
 
 
@@ -65,13 +65,13 @@ def http_error(_: Request, e: HTTPException) -> Response:
         e.status_code == 429
     ):  # Litestar's limiter says when in RateLimit-Reset; clients read Retry-After
         headers["Retry-After"] = str(max(1, int(headers.get("RateLimit-Reset", "1"))))
-    body = _body(HTTP_CODES.get(e.status_code, "http_error"), e.detail)
+    body = ErrorBody.of(HTTP_CODES.get(e.status_code, "http_error"), e.detail)
     return Response(body, status_code=e.status_code, headers=headers)
 
 
 def internal_error(request: Request, e: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path)
-    return Response(_body("internal", "internal error; see the server log"), status_code=500)
+    return Response(ErrorBody.of("internal", "internal error; see the server log"), status_code=500)
 
 
 EXCEPTION_HANDLERS = {
