@@ -15,7 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from pricefeed import examples as ex
 from pricefeed.admin import admin_guard
 from pricefeed.api import errors
-from pricefeed.overview import Services, health_json, metrics_json, state_view
+from pricefeed.overview import Services, health_json, metrics_json, rpc_view, state_view
 
 METRICS_ERRORS = errors(401)
 
@@ -154,20 +154,22 @@ class LiveCollector:
             "the endpoint's rate limit, requests per second",
             labels=["chain", "endpoint"],
         )
-        for chain, quoter in self.s.engine.quoters().items():
-            for e in quoter.rpc.endpoints:
-                b = e.budget
-                for priority, count in b.waiting().items():
-                    spent.add_metric([chain, e.label, priority], b.spent[priority])
-                    waiting.add_metric([chain, e.label, priority], count)
-                full.add_metric([chain, e.label], b.full_seconds + b.full_for())
-                rate.add_metric([chain, e.label], b.rate)
-                requests.add_metric([chain, e.label], e.requests)
-                failures.add_metric([chain, e.label], e.failures)
-                breaker.add_metric([chain, e.label, e.state], 0 if e.state == "closed" else 1)
-            for dex in quoter.venues:
-                dex_calls.add_metric([chain, dex], quoter.dex_calls[dex])
-                dex_errors.add_metric([chain, dex], quoter.dex_failures[dex])
+        # the figures of /metrics' "rpc", rendered for Prometheus: one place computes them
+        for chain, figures in rpc_view(self.s.engine).items():
+            for e in figures["endpoints"]:
+                at = [chain, e["url"]]
+                budget = e["budget"]
+                for priority, count in budget["waiting"].items():
+                    spent.add_metric([*at, priority], budget["spent"][priority])
+                    waiting.add_metric([*at, priority], count)
+                full.add_metric(at, budget["fullSeconds"])
+                rate.add_metric(at, budget["ratePerSecond"])
+                requests.add_metric(at, e["requests"])
+                failures.add_metric(at, e["failures"])
+                breaker.add_metric([*at, e["state"]], 0 if e["state"] == "closed" else 1)
+            for dex, counts in figures["dexes"].items():
+                dex_calls.add_metric([chain, dex], counts["calls"])
+                dex_errors.add_metric([chain, dex], counts["errors"])
         yield from (requests, failures, breaker, dex_calls, dex_errors, spent, waiting, full, rate)
         yield from _state_families(self.s)
         firing = GaugeMetricFamily(
