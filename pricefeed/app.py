@@ -23,15 +23,11 @@ from pricefeed.bodies import JsonRequest
 from pricefeed.chain.follower import Followers
 from pricefeed.config import Settings, load_settings
 from pricefeed.docs import OfflineSwagger
-from pricefeed.engine import QuoteEngine
 from pricefeed.feed import PRUNE_EVERY, Feed
-from pricefeed.metrics import Metrics
 from pricefeed.overview import ALERT_EVERY, SAMPLE_EVERY, Sampler, Services
-from pricefeed.quotas import Quotas
-from pricefeed.rpc.redact import install_log_redaction
 from pricefeed.scheduler import Scheduler
-from pricefeed.store import Store
-from pricefeed.tasks import RefreshQueue, run_on_loop
+from pricefeed.tasks import run_on_loop
+from pricefeed.wiring import build
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +53,9 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
     settings = settings or load_settings()
     token, token_file = admin_token(settings)
     auth = Auth(settings, token, server_secret(settings), token_file)
-    install_log_redaction()
-    engine = QuoteEngine(settings)
-    store = Store(
-        settings.database.url, settings.database.busy_timeout_ms, settings.database.min_free_mb
-    )
-    queue = RefreshQueue(settings.queue, store, immediate=queue_immediate)
-    metrics = Metrics()
-    quotas = Quotas(settings.server)
-    feed = Feed(engine, store, settings.cache, metrics, submit=queue.submit, quotas=quotas)
+    parts = build(settings, queue_immediate)
+    engine, store, queue = parts.engine, parts.store, parts.queue
+    metrics, quotas, feed = parts.metrics, parts.quotas, parts.feed
     in_process = settings.queue.in_process and not queue_immediate
     followers = Followers(engine.followers, persist=store.save_pool_states)
     services = Services(engine, store, feed, queue, metrics, in_process, followers)

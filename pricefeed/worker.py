@@ -12,19 +12,14 @@ import logging
 import threading
 
 from pricefeed.config import Settings
-from pricefeed.engine import QuoteEngine
-from pricefeed.feed import Feed
-from pricefeed.metrics import Metrics
-from pricefeed.rpc.redact import install_log_redaction
 from pricefeed.scheduler import Scheduler
-from pricefeed.store import Store
-from pricefeed.tasks import RefreshQueue, run_on_loop
+from pricefeed.tasks import run_on_loop
+from pricefeed.wiring import build
 
 log = logging.getLogger(__name__)
 
 
 def main(settings: Settings) -> None:
-    install_log_redaction()
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="pricefeed-loop", daemon=True)
     thread.start()
@@ -32,12 +27,8 @@ def main(settings: Settings) -> None:
     def on_loop(coro):
         return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
-    engine = QuoteEngine(settings)
-    store = Store(
-        settings.database.url, settings.database.busy_timeout_ms, settings.database.min_free_mb
-    )
-    queue = RefreshQueue(settings.queue, store)
-    feed = Feed(engine, store, settings.cache, Metrics())
+    parts = build(settings)
+    engine, store, queue, feed = parts.engine, parts.store, parts.queue, parts.feed
     on_loop(store.open())
     on_loop(feed.start())
     queue.bind(run_on_loop(loop, feed.refresh))

@@ -9,14 +9,11 @@ from contextlib import asynccontextmanager
 import msgspec
 from conftest import Clock, via
 
-from pricefeed.config import QueueSettings
-from pricefeed.engine import QuoteEngine
-from pricefeed.feed import Feed
-from pricefeed.metrics import Metrics
+from pricefeed.config import DatabaseSettings, QueueSettings
 from pricefeed.scheduler import Scheduler
-from pricefeed.store import Store
-from pricefeed.tasks import RefreshQueue, run_on_loop
+from pricefeed.tasks import run_on_loop
 from pricefeed.tiers import PRIORITY_ON_DEMAND, PRIORITY_PREWARM, priority
+from pricefeed.wiring import build
 
 PAIRS = [("WETH", "USDC"), ("WBTC", "USDC"), ("DAI", "USDC"), ("LINK", "USDC")]
 
@@ -25,14 +22,19 @@ PAIRS = [("WETH", "USDC"), ("WBTC", "USDC"), ("DAI", "USDC"), ("LINK", "USDC")]
 async def parts(settings, tmp_path, urls=None, workers=1, retries=0, retry_delay=0.2, rpc=None):
     """Store, feed and queue on this test's loop; the consumer is started by the test."""
     s = via(settings, urls, **(rpc or {})) if urls else settings
-    store = Store(f"sqlite+aiosqlite:///{tmp_path}/pricefeed.db")
-    await store.open()
-    engine = QuoteEngine(s, clock=Clock())  # the state's age, moved by tests
-    queue_settings = QueueSettings(
-        path=str(tmp_path / "queue.db"), workers=workers, retries=retries, retry_delay=retry_delay
+    s = msgspec.structs.replace(
+        s,
+        database=DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path}/pricefeed.db"),
+        queue=QueueSettings(
+            path=str(tmp_path / "queue.db"),
+            workers=workers,
+            retries=retries,
+            retry_delay=retry_delay,
+        ),
     )
-    queue = RefreshQueue(queue_settings, store)
-    feed = Feed(engine, store, s.cache, Metrics(), submit=queue.submit)
+    parts = build(s, clock=Clock())  # the state's age, moved by tests
+    store, engine, queue, feed = parts.store, parts.engine, parts.queue, parts.feed
+    await store.open()
     await feed.start()
     queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refresh))
     try:
