@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 
 from pricefeed.amounts import format_units
 from pricefeed.chains import Token
-from pricefeed.store import PairKey, Store
+from pricefeed.model import PairKey
+from pricefeed.store import Store
 
 HOURS = 6  # how far back the overview charts look
 

@@ -29,6 +29,7 @@ from pricefeed.auth import Auth, TooManyAttempts
 from pricefeed.charts import overview_charts, price_chart
 from pricefeed.errors import PricefeedError
 from pricefeed.feed import Feed
+from pricefeed.model import PairKey
 from pricefeed.overview import Services, metrics_json, rpc_view, state_view
 from pricefeed.tiers import validate
 
@@ -246,7 +247,7 @@ async def pair(
 ) -> Template:
     feed: Feed = request.app.state.feed
     chain_, req = await feed.engine.request(chain, token_in, token_out)
-    key = (chain_.name, req.token_in.address, req.token_out.address)
+    key = PairKey(chain_.name, req.token_in.address, req.token_out.address)
     now = feed.clock()
     cached = sorted(
         (
@@ -261,7 +262,7 @@ async def pair(
                 ),
             }
             for k in feed.l1
-            if k[:3] == key and (e := feed.l1.peek(k)) is not None
+            if k.pair == key and (e := feed.l1.peek(k)) is not None
         ),
         key=lambda r: Decimal(r["amount"]),
     )

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from cachetools import LRUCache
 
-from pricefeed.store import Demand, PairKey, QuoteKey
+from pricefeed.model import PairKey, QuoteKey
+from pricefeed.store import Demand
 from pricefeed.tiers import decayed
 
 SHORT, LONG = 30.0, 300.0  # seconds: time constants of the two request-rate averages
@@ -60,9 +61,9 @@ class DemandTracker:
         self.pairs[key] = PairDemand(symbols, score=score, score_at=score_at)
 
     def note(self, key: QuoteKey, symbols: tuple[str, str], status: str, now: float) -> None:
-        pair = self.pairs.get(key[:3])
+        pair = self.pairs.get(key.pair)
         if pair is None:
-            pair = self.pairs[key[:3]] = PairDemand(symbols)
+            pair = self.pairs[key.pair] = PairDemand(symbols)
         pair.score = decayed(pair.score, pair.score_at, now, self.half_life) + 1.0
         pair.score_at = now
         elapsed = now - pair.rate_at if pair.rate_at else 0.0
@@ -75,7 +76,7 @@ class DemandTracker:
             pair.stale += 1
         else:
             pair.misses += 1
-        pair.amounts[key[3]] = now
+        pair.amounts[key.amount] = now
         if len(pair.amounts) > self.amounts_per_pair:  # only the latest are kept refreshed
             del pair.amounts[min(pair.amounts, key=pair.amounts.__getitem__)]
         pair.dirty = True

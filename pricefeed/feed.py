@@ -29,9 +29,10 @@ from pricefeed.engine import QuoteEngine
 from pricefeed.errors import NoRoute, PricefeedError, StoreUnavailable, UpstreamUnavailable
 from pricefeed.fetcher import Fetcher
 from pricefeed.metrics import Metrics
+from pricefeed.model import PairKey, QuoteKey
 from pricefeed.quotas import LookupLimit, Lookups, Quotas, RpcBudget
 from pricefeed.quoter import Quote, QuoteRequest
-from pricefeed.store import PairKey, QuoteKey, Store
+from pricefeed.store import Store
 from pricefeed.tiers import LOWEST, PRIORITY_ON_DEMAND, PRIORITY_PREWARM, Tier, assign, decayed
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class Feed:
         """Load tiers, pairs and the most wanted quotes from the store: a warm restart."""
         self.tiers = await self.store.tiers()
         for row in await self.store.pairs():
-            key = (row["chain"], row["token_in"], row["token_out"])
+            key = PairKey(row["chain"], row["token_in"], row["token_out"])
             self.pair_tiers[key] = row["tier"]
             self.demand.load(
                 key, (row["symbol_in"], row["symbol_out"]), row["score"], row["score_at"]
@@ -184,7 +185,7 @@ class Feed:
     ) -> Served:
         """A client past its RPC share gets what the cache has, however old, or a 429."""
         if entry is not None:
-            tier = self.tier(key[:3])
+            tier = self.tier(key.pair)
             now = self.clock()
             return self._served(key, request, entry, "stale", now - entry.fetched_at, tier, now)
         raise RpcBudget(
@@ -227,7 +228,7 @@ class Feed:
             else:
                 key, request = wanted[i]
                 if await self._may_fetch(client, chains[i], request):
-                    fetch = self.fetcher.fetch(key, request, self.tier(key[:3]).ttl)
+                    fetch = self.fetcher.fetch(key, request, self.tier(key.pair).ttl)
                     misses[i] = self._fetched(key, request, found[1], fetch)
                 else:
                     try:
@@ -260,7 +261,7 @@ class Feed:
             return served
         if not await self._may_fetch(client, chain, request):
             return await self._over_budget(key, request, entry, client, chain)
-        fresh_within = max_age if max_age is not None else self.tier(key[:3]).ttl
+        fresh_within = max_age if max_age is not None else self.tier(key.pair).ttl
         fetch = self.fetcher.fetch(key, request, fresh_within)
         return await self._fetched(key, request, entry, fetch)
 
@@ -271,14 +272,14 @@ class Feed:
         held = self._held(key, request, max_age)
         if held is not None:
             return held, None
-        tier = self.tier(key[:3])
+        tier = self.tier(key.pair)
         now = self.clock()
         entry = self.l1.get(key)
         if entry is None or now - entry.fetched_at > tier.ttl:
             entry = await self._newer_in_store(key, entry)  # another process may have refreshed it
         if entry is not None:
             age = now - entry.fetched_at
-            fresh = age <= tier.ttl and not self.engine.behind(key[0])
+            fresh = age <= tier.ttl and not self.engine.behind(key.chain)
             if fresh and (max_age is None or age <= max_age):
                 return self._served(key, request, entry, "hit", age, tier, now), entry
             if age <= tier.stale_limit and max_age is None:
@@ -293,10 +294,10 @@ class Feed:
         """The answer from the chain's held state, computed once per block, with no I/O; None
         when the pools are not held or the state is older than the caller (or the tier's
         stale limit) accepts: then the fetch catches the state up first."""
-        state = self.engine.held(key[0])
+        state = self.engine.held(key.chain)
         if state is None or state.head is None:
             return None
-        tier, now = self.tier(key[:3]), self.clock()
+        tier, now = self.tier(key.pair), self.clock()
         age = max(0.0, now - state.confirmed_at)
         if age > tier.stale_limit or (max_age is not None and age > max_age):
             return None
@@ -333,7 +334,7 @@ class Feed:
         self, key: QuoteKey, request: QuoteRequest, entry: Entry | None, future: asyncio.Future
     ) -> Served:
         """The last rungs: the chain's answer, else the last known value, else 503."""
-        tier = self.tier(key[:3])
+        tier = self.tier(key.pair)
         now = self.clock()
         try:
             quote = await asyncio.wait_for(asyncio.shield(future), self.settings.fetch_deadline)
@@ -361,13 +362,15 @@ class Feed:
         age = max(0.0, self.clock() - quote.fetched_at.timestamp())
         fresh = Entry(quote, quote.fetched_at.timestamp())
         # state the follower could not move on (the chain out of reach) is as old as it is
-        late = age > tier.ttl or self.engine.behind(key[0])
+        late = age > tier.ttl or self.engine.behind(key.chain)
         return self._served(key, request, fresh, "stale" if late else "miss", age, tier, now)
 
     def _served(self, key, request, entry, cache, age, tier, now) -> Served:
         self.demand.note(key, (request.token_in.symbol, request.token_out.symbol), cache, now)
         self.metrics.served(tier.tier, cache, age)
-        return Served(entry.quote, cache, age, tier, behind=self.engine.behind(key[0]), entry=entry)
+        return Served(
+            entry.quote, cache, age, tier, behind=self.engine.behind(key.chain), entry=entry
+        )
 
     async def _newer_in_store(self, key: QuoteKey, entry: Entry | None) -> Entry | None:
         try:
@@ -466,7 +469,7 @@ class Feed:
         ranked, by_id = [], {}
         placed: dict[PairKey, int] = {}  # built afresh: pairs pruned from the store go
         for row in rows:
-            key = (row["chain"], row["token_in"], row["token_out"])
+            key = PairKey(row["chain"], row["token_in"], row["token_out"])
             by_id[row["id"]] = key
             if row["pinned_tier"] is not None:
                 placed[key] = row["pinned_tier"]
@@ -489,7 +492,11 @@ class Feed:
         """The pools of pairs in every tier but the last are followed every block and never let
         go; the last tier's are loaded when asked for and let go least recently priced."""
         for chain, state in self.engine.states().items():
-            top = [(k[1], k[2]) for k, t in self.pair_tiers.items() if k[0] == chain and t < LOWEST]
+            top = [
+                (k.token_in, k.token_out)
+                for k, t in self.pair_tiers.items()
+                if k.chain == chain and t < LOWEST
+            ]
             state.keep(top)
 
     def _prewarm(self, rising: set[PairKey], now: float) -> None:
@@ -499,18 +506,18 @@ class Feed:
             return
         due, checked = [], {}  # routes are looked at once per pair, not once per amount
         for key in self.l1:
-            if key[:3] in rising and (entry := self.l1.peek(key)):
-                if key[:3] not in checked:
-                    checked[key[:3]] = not self.follows(key, entry.quote)
-                if checked[key[:3]]:
+            if key.pair in rising and (entry := self.l1.peek(key)):
+                if key.pair not in checked:
+                    checked[key.pair] = not self.follows(key, entry.quote)
+                if checked[key.pair]:
                     due.append(key)
         if due:
-            self.refresh_soon(due, PRIORITY_PREWARM, self.tier(due[0][:3]).ttl)
+            self.refresh_soon(due, PRIORITY_PREWARM, self.tier(due[0].pair).ttl)
 
     def follows(self, key: QuoteKey, quote: Quote | None = None) -> bool:
         """Whether this key's pair is priced from held state (its pools followed every block),
         so nothing needs to refresh it."""
-        state = self.engine.held(key[0])
+        state = self.engine.held(key.chain)
         if state is None:
             return False
         if quote is not None:
@@ -518,10 +525,10 @@ class Feed:
         else:
             try:
                 chain = state.quoter.chain
-                tokens = chain.token(key[1]), chain.token(key[2])
+                tokens = chain.token(key.token_in), chain.token(key.token_out)
             except PricefeedError:
                 return False
-        return state.holds(QuoteRequest(*tokens, key[3]))
+        return state.holds(QuoteRequest(*tokens, key.amount))
 
     async def prune_store(self) -> None:
         """The background job: prune, and say what went."""
@@ -543,7 +550,7 @@ class Feed:
         if tier is not None and tier not in self.tiers:
             raise PricefeedError(f"tier must be one of {sorted(self.tiers)}, got {tier}")
         chain_, request = await self.engine.request(chain, token_in, token_out)
-        key = (chain_.name, request.token_in.address, request.token_out.address)
+        key = PairKey(chain_.name, request.token_in.address, request.token_out.address)
         await self.store.pin(key, (request.token_in.symbol, request.token_out.symbol), tier)
         if tier is not None:
             self.pair_tiers[key] = tier
@@ -609,11 +616,11 @@ class Feed:
 
 
 def request_key(chain: str, request: QuoteRequest) -> QuoteKey:
-    return (chain, request.token_in.address, request.token_out.address, request.amount_in)
+    return QuoteKey(chain, request.token_in.address, request.token_out.address, request.amount_in)
 
 
 def _key(q: Quote) -> QuoteKey:
-    return (q.chain, q.token_in.address, q.token_out.address, q.amount_in_raw)
+    return QuoteKey(q.chain, q.token_in.address, q.token_out.address, q.amount_in_raw)
 
 
 def _log_failure(task: asyncio.Task) -> None:

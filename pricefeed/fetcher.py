@@ -14,8 +14,8 @@ import asyncio
 from collections.abc import Callable
 
 from pricefeed.engine import QuoteEngine
+from pricefeed.model import QuoteKey
 from pricefeed.quoter import Quote, QuoteRequest
-from pricefeed.store import QuoteKey
 
 
 class Fetcher:
@@ -50,7 +50,7 @@ class Fetcher:
         future = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieve)
         self._inflight[key] = future
-        group = (key[0], strict)
+        group = (key.chain, strict)
         batch = self._pending.setdefault(group, [])
         batch.append((key, request, fresh_within if fresh_within is not None else float("inf")))
         if len(batch) == 1 and group not in self._running:

@@ -11,7 +11,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from pricefeed.store import PairKey, QuoteKey, Store
+from pricefeed.model import PairKey, QuoteKey
+from pricefeed.store import Store
 from pricefeed.tasks import RefreshQueue
 from pricefeed.tiers import priority
 
@@ -46,9 +47,9 @@ class Scheduler:
         if self.follows is not None:
             followed: dict[PairKey, bool] = {}  # routes looked at once per pair
             for key, _ in due:
-                if key[:3] not in followed:
-                    followed[key[:3]] = self.follows(key)
-            due = [(key, tier) for key, tier in due if not followed[key[:3]]]
+                if key.pair not in followed:
+                    followed[key.pair] = self.follows(key)
+            due = [(key, tier) for key, tier in due if not followed[key.pair]]
         queued = 0
         for tier in sorted({t for _, t in due}):
             keys = [k for k, t in due if t == tier]

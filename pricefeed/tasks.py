@@ -20,7 +20,8 @@ from huey import SqliteHuey, signals
 from huey.consumer import Consumer, Worker
 
 from pricefeed.config import QueueSettings
-from pricefeed.store import QuoteKey, Store
+from pricefeed.model import QuoteKey
+from pricefeed.store import Store
 from pricefeed.store.store import low_on_disk
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class RefreshQueue:
     def _execute(self, chain: str, keys: list, fresh_within: float = 0.0) -> int:
         if self._runner is None:
             raise RuntimeError("no refresh runner is bound to this queue")
-        return self._runner(chain, [tuple(k) for k in keys], fresh_within)
+        return self._runner(chain, [QuoteKey(*k) for k in keys], fresh_within)
 
     def _on_signal(self, signal: str, task, exc=None) -> None:
         with self._lock:
@@ -117,7 +118,7 @@ class RefreshQueue:
             return 0
         now = time.time()
         claimed = await self.store.claim(keys, now + expires, now)
-        for chain, group in groupby(sorted(claimed), key=lambda k: k[0]):
+        for chain, group in groupby(sorted(claimed), key=lambda k: k.chain):
             keys_of_chain = list(group)
             for i in range(0, len(keys_of_chain), self.batch):
                 chunk = [list(k) for k in keys_of_chain[i : i + self.batch]]

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from conftest import ServiceProcess
 
+from pricefeed.model import PairKey, QuoteKey
 from pricefeed.store import Store
 
 
@@ -36,8 +37,8 @@ async def test_a_separate_worker_runs_the_tiers_refresh_jobs(config_file, tmp_pa
     await store.open()
     try:
         first = web.get("/price/devchain/WETH/USDC")  # from the web process's own state
-        key = ("devchain", first["tokenIn"]["address"], first["tokenOut"]["address"])
-        quote_key = (*key, int(first["amountInRaw"]))
+        key = PairKey("devchain", first["tokenIn"]["address"], first["tokenOut"]["address"])
+        quote_key = QuoteKey(*key, int(first["amountInRaw"]))
         stored = await _until(lambda: store.load_quote(quote_key), lambda q: q is not None)
         tier1 = (await store.tiers())[1]
         await store.save_tier(msgspec.structs.replace(tier1, refresh=1.0))

@@ -10,6 +10,7 @@ import msgspec
 from conftest import Clock, via
 
 from pricefeed.config import DatabaseSettings, QueueSettings
+from pricefeed.model import QuoteKey
 from pricefeed.scheduler import Scheduler
 from pricefeed.tasks import run_on_loop
 from pricefeed.tiers import PRIORITY_ON_DEMAND, PRIORITY_PREWARM, priority
@@ -51,7 +52,7 @@ async def cached_keys(feed, pairs=PAIRS):
     for a, b in pairs:
         served = await feed.serve("devchain", a, b, "1")
         q = served.quote
-        keys.append((q.chain, q.token_in.address, q.token_out.address, q.amount_in_raw))
+        keys.append(QuoteKey(q.chain, q.token_in.address, q.token_out.address, q.amount_in_raw))
     await feed.flush()  # requested_at reaches the store
     return keys
 

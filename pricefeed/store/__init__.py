@@ -1,5 +1,5 @@
 """Persistence: the one place that talks to the database."""
 
-from pricefeed.store.store import Demand, PairKey, QuoteKey, Store, StoredQuote
+from pricefeed.store.store import Demand, Store, StoredQuote
 
-__all__ = ["Demand", "PairKey", "QuoteKey", "Store", "StoredQuote"]
+__all__ = ["Demand", "Store", "StoredQuote"]

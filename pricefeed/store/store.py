@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from pricefeed.chain.state import ChainState, Restored, state_from_json, state_to_json
 from pricefeed.dexes import Pool
 from pricefeed.errors import StoreUnavailable
+from pricefeed.model import PairKey, QuoteKey
 from pricefeed.quoter import Quote
 from pricefeed.resources import resource
 from pricefeed.rpc import Block
@@ -41,9 +42,6 @@ from pricefeed.store.schema import (
 from pricefeed.tiers import DEFAULT_TIERS, Tier
 
 MIGRATIONS = resource("migrations")
-
-PairKey = tuple[str, str, str]  # chain, tokenIn address, tokenOut address
-QuoteKey = tuple[str, str, str, int]  # ... and the raw amount in
 
 
 @dataclass(frozen=True)
@@ -261,8 +259,8 @@ class Store:
         async with self._read() as conn:
             rows = await conn.execute(
                 self._quotes_query()
-                .where(tuple_(pairs.c.chain, pairs.c.token_in, pairs.c.token_out) == key[:3])
-                .where(quotes.c.amount_in == str(key[3]))
+                .where(tuple_(pairs.c.chain, pairs.c.token_in, pairs.c.token_out) == key.pair)
+                .where(quotes.c.amount_in == str(key.amount))
             )
             return next((_stored(r) for r in rows.mappings()), None)
 
@@ -351,9 +349,9 @@ class Store:
         stmt = self._insert(pairs).values(
             [
                 {
-                    "chain": k[0],
-                    "token_in": k[1],
-                    "token_out": k[2],
+                    "chain": k.chain,
+                    "token_in": k.token_in,
+                    "token_out": k.token_out,
                     "symbol_in": s[0],
                     "symbol_out": s[1],
                 }
@@ -469,7 +467,9 @@ class Store:
         )
         async with self._read() as conn:
             rows = await conn.execute(query)
-            return [((r.chain, r.token_in, r.token_out, int(r.amount_in)), r.tier) for r in rows]
+            return [
+                (QuoteKey(r.chain, r.token_in, r.token_out, int(r.amount_in)), r.tier) for r in rows
+            ]
 
     async def claim(self, keys: Iterable[QuoteKey], until: float, now: float) -> list[QuoteKey]:
         """Mark quotes as queued until `until`; only those no other job holds are returned."""
@@ -478,12 +478,12 @@ class Store:
             for key in keys:
                 pair_id = (
                     select(pairs.c.id)
-                    .where(tuple_(pairs.c.chain, pairs.c.token_in, pairs.c.token_out) == key[:3])
+                    .where(tuple_(pairs.c.chain, pairs.c.token_in, pairs.c.token_out) == key.pair)
                     .scalar_subquery()
                 )
                 result = await conn.execute(
                     update(quotes)
-                    .where(quotes.c.pair_id == pair_id, quotes.c.amount_in == str(key[3]))
+                    .where(quotes.c.pair_id == pair_id, quotes.c.amount_in == str(key.amount))
                     .where(or_(quotes.c.queued_until.is_(None), quotes.c.queued_until < now))
                     .values(queued_until=until)
                 )
@@ -611,7 +611,7 @@ def _stored(row) -> StoredQuote:
 
 
 def _pair_key(q: Quote) -> PairKey:
-    return (q.chain, q.token_in.address, q.token_out.address)
+    return PairKey(q.chain, q.token_in.address, q.token_out.address)
 
 
 def _symbols(q: Quote) -> tuple[str, str]:
