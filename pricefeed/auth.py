@@ -21,14 +21,13 @@ from cachetools import LRUCache
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from pricefeed.config import ConfigError, Settings
+from pricefeed.config import ADMIN_TOKEN_VARIABLE, ConfigError, Settings
 from pricefeed.quotas import OverQuota
 from pricefeed.store import Store
 
 log = logging.getLogger(__name__)
 SECRET_FILE = "server-secret"
 TOKEN_FILE = "admin-token"
-TOKEN_VARIABLE = "PRICEFEED_ADMIN_TOKEN"
 MIN_TOKEN_CHARS = 32
 EPOCH = "session_epoch"  # server_state row: sessions of an older epoch are over
 
@@ -68,12 +67,13 @@ def server_secret(settings: Settings) -> bytes:
     return path.read_bytes()
 
 
-def admin_token(settings: Settings, env: dict[str, str] | None = None) -> tuple[str, Path | None]:
-    """PRICEFEED_ADMIN_TOKEN when set; else a random token made once in the data directory
-    (mode 0600), so a fresh install can be signed in to. Returns the token and its file."""
-    env = os.environ if env is None else env
-    if env.get(TOKEN_VARIABLE):
-        return env[TOKEN_VARIABLE], None
+def admin_token(settings: Settings) -> tuple[str, Path | None]:
+    """`server.admin_token` (PRICEFEED_ADMIN_TOKEN) when set, and strong; else a random token
+    made once in the data directory (mode 0600), so a fresh install can be signed in to.
+    Returns the token and its file."""
+    if settings.server.admin_token:
+        check_admin_token(settings.server.admin_token)
+        return settings.server.admin_token, None
     path = data_dir(settings) / TOKEN_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -133,7 +133,7 @@ def check_admin_token(token: str) -> None:
     """Set, it must be hard to guess (unset, the token kept in the data directory is used)."""
     if token and (len(token) < MIN_TOKEN_CHARS or token.strip() != token):
         raise ConfigError(
-            f"PRICEFEED_ADMIN_TOKEN must be at least {MIN_TOKEN_CHARS} characters, with no "
+            f"{ADMIN_TOKEN_VARIABLE} must be at least {MIN_TOKEN_CHARS} characters, with no "
             "spaces at either end (make one with: python3 -c 'import secrets; "
             "print(secrets.token_urlsafe(32))'), or unset to use the one kept in the data "
             "directory (`pricefeed token`)"

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from huey import MemoryHuey
 
+from pricefeed.embedded_consumer import EmbeddedConsumer
 from pricefeed.errors import PricefeedError
-from pricefeed.tasks import EmbeddedConsumer
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -35,7 +34,7 @@ def main() -> None:
 def run(host: str | None, port: int | None) -> None:
     """Run the service."""
     from pricefeed.app import create_app
-    from pricefeed.auth import admin_token, check_admin_token, sign_in_url
+    from pricefeed.auth import admin_token, sign_in_url
     from pricefeed.logs import configure_logging
     from pricefeed.serve import serve
 
@@ -43,7 +42,6 @@ def run(host: str | None, port: int | None) -> None:
     host = host or settings.server.host
     port = port if port is not None else settings.server.port
     try:
-        check_admin_token(os.environ.get("PRICEFEED_ADMIN_TOKEN", ""))
         token, token_file = admin_token(settings)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
@@ -61,11 +59,14 @@ def run(host: str | None, port: int | None) -> None:
 @click.option("--rotate", is_flag=True, help="replace the token and end every session")
 def token(rotate: bool) -> None:
     """Print the dashboard's sign-in token (kept in the data directory as admin-token)."""
-    from pricefeed.auth import TOKEN_VARIABLE, admin_token, rotate_admin_token
+    from pricefeed.auth import admin_token, rotate_admin_token
+    from pricefeed.config import ADMIN_TOKEN_VARIABLE
 
     settings = _settings()
-    if os.environ.get(TOKEN_VARIABLE):
-        raise click.ClickException(f"{TOKEN_VARIABLE} is set, and wins over the token file")
+    if settings.server.admin_token:
+        raise click.ClickException(
+            f"{ADMIN_TOKEN_VARIABLE} (server.admin_token) is set, and wins over the token file"
+        )
     try:
         if rotate:
             value, path = asyncio.run(rotate_admin_token(settings))
@@ -295,8 +296,13 @@ def bench_state(latency: str, quotes: int, blocks: int) -> None:
 
 @main.command()
 def settings() -> None:
-    """List every setting with its help text."""
-    for table, keys in describe_settings().items():
+    """List every setting with its help text; of a secret, only whether it is set."""
+    try:
+        loaded = load_settings()
+    except ConfigError as e:  # the list helps to mend the configuration: still show it
+        loaded = None
+        click.echo(f"bad configuration: {e}", err=True)
+    for table, keys in describe_settings(loaded).items():
         click.echo(f"[{table}]")
         for key, text in keys.items():
             click.echo(f"  {key:22} {text}")

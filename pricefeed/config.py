@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,12 +18,21 @@ from msgspec import Meta, Struct
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 MULTICALL3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
 ENV_PREFIX = "PRICEFEED__"
+ADMIN_TOKEN_VARIABLE = "PRICEFEED_ADMIN_TOKEN"
+INFURA_KEY_VARIABLE = "INFURA_KEY"
+# Two settings keep the names users set before PRICEFEED__ existed; empty counts as unset.
+ENV_ALIASES = {
+    ADMIN_TOKEN_VARIABLE: ("server", "admin_token"),
+    INFURA_KEY_VARIABLE: ("infura_key",),
+}
 
 Address = Annotated[str, Meta(pattern=r"^0x[0-9a-fA-F]{40}$", description="a 20-byte hex address")]
 
 
-def doc(description: str, **constraints: Any) -> Meta:
-    return Meta(description=description, **constraints)
+def doc(description: str, secret: bool = False, **constraints: Any) -> Meta:
+    # writeOnly (JSON Schema): a secret is set, never shown back
+    extra = {"writeOnly": True} if secret else None
+    return Meta(description=description, extra_json_schema=extra, **constraints)
 
 
 class ConfigError(Exception):
@@ -107,7 +117,7 @@ class ChainSettings(_Section):
         msgspec.field(default_factory=lambda: ["WETH", "USDC"])
     )
     infura_network: Annotated[
-        str, doc("Infura network slug; with INFURA_KEY set adds an Infura endpoint")
+        str, doc("Infura network slug; with infura_key set adds an Infura endpoint")
     ] = ""
     dexes: Annotated[list[Dex], doc("venues to quote on")] = msgspec.field(default_factory=list)
     tokens: Annotated[list[TokenSettings], doc("known tokens")] = msgspec.field(
@@ -138,7 +148,17 @@ class ServerSettings(_Section):
         str,
         doc(
             "server secret behind session and CSRF keys (32+ characters); empty: a random one "
-            "kept in the data directory as server-secret"
+            "kept in the data directory as server-secret",
+            secret=True,
+        ),
+    ] = ""
+    admin_token: Annotated[
+        str,
+        doc(
+            "token of the admin API and the dashboard sign-in (32+ characters; environment: "
+            f"{ADMIN_TOKEN_VARIABLE}, which wins over the file); empty: a random one kept in the "
+            "data directory as admin-token (`pricefeed token`)",
+            secret=True,
         ),
     ] = ""
     quota_storage: Annotated[
@@ -312,6 +332,14 @@ class Settings(_Section):
     token_lists: Annotated[list[str], doc("paths of Uniswap Token List JSON files to load")] = (
         msgspec.field(default_factory=list)
     )
+    infura_key: Annotated[
+        str,
+        doc(
+            f"Infura API key (environment: {INFURA_KEY_VARIABLE}); set, every chain with an "
+            "infura_network gets an Infura endpoint first",
+            secret=True,
+        ),
+    ] = ""
     server: Annotated[ServerSettings, doc("HTTP server")] = msgspec.field(
         default_factory=ServerSettings
     )
@@ -368,7 +396,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             data["chains"] = {}
         _merge(data, user)
     _apply_env(data, env)
-    _add_infura(data, env.get("INFURA_KEY", ""))
+    _apply_aliases(data, env)
     source = f"{path}" if path is not None else "built-in defaults"
     chains = data.pop("chains", {})
     settings = _convert(data, Settings, "", source)
@@ -376,6 +404,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         name: _convert(chain, ChainSettings, f"chains.{name}", source)
         for name, chain in chains.items()
     }
+    _add_infura(settings)
     for list_path in settings.token_lists:
         _add_token_list(settings, Path(list_path))
     _check(settings)
@@ -425,13 +454,22 @@ def _apply_env(data: dict, env: dict[str, str]) -> None:
         node[keys[-1]] = value
 
 
-def _add_infura(data: dict, key: str) -> None:
-    if not key:
+def _apply_aliases(data: dict, env: dict[str, str]) -> None:
+    for name, keys in ENV_ALIASES.items():
+        if env.get(name):
+            node = data
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+            node[keys[-1]] = env[name]
+
+
+def _add_infura(settings: Settings) -> None:
+    if not settings.infura_key:
         return
-    for chain in data.get("chains", {}).values():
-        if chain.get("infura_network"):
-            url = f"https://{chain['infura_network']}.infura.io/v3/{key}"
-            chain["rpc_urls"] = [url, *chain.get("rpc_urls", [])]
+    for chain in settings.chains.values():
+        if chain.infura_network:
+            url = f"https://{chain.infura_network}.infura.io/v3/{settings.infura_key}"
+            chain.rpc_urls = [url, *chain.rpc_urls]
 
 
 def _add_token_list(settings: Settings, path: Path) -> None:
@@ -471,12 +509,33 @@ def _check(settings: Settings) -> None:
                 raise ConfigError(f"{where}.hubs: {hub!r} is not one of the chain's tokens")
 
 
-def describe_settings() -> dict[str, dict[str, str]]:
-    """Each settings table's keys and their help text, from the declarations above."""
+def describe_settings(settings: Settings | None = None) -> dict[str, dict[str, str]]:
+    """Each settings table's keys and their help text, from the declarations above. A secret
+    says whether it is set in `settings`, never its value."""
     defs = msgspec.json.schema(Settings)["$defs"]
-    return {
-        table: {
-            key: prop.get("description", "") for key, prop in spec.get("properties", {}).items()
-        }
-        for table, spec in defs.items()
-    }
+    described: dict[str, dict[str, str]] = {}
+    for table, spec in defs.items():
+        keys = described[table] = {}
+        for key, prop in spec.get("properties", {}).items():
+            keys[key] = prop.get("description", "")
+            if prop.get("writeOnly"):
+                keys[key] += f" [secret: {_secret_state(settings, table, key)}]"
+    return described
+
+
+def _secret_state(settings: Settings | None, table: str, key: str) -> str:
+    if settings is None:
+        return "not read"
+    values = [getattr(t, key) for t in _tables(settings) if type(t).__name__ == table]
+    return "set" if any(values) else "not set"
+
+
+def _tables(value: Any) -> Iterator[Struct]:
+    """Every settings table in `value`, nested ones included."""
+    if isinstance(value, Struct):
+        yield value
+        for name in value.__struct_fields__:
+            yield from _tables(getattr(value, name))
+    elif isinstance(value, dict | list):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _tables(item)

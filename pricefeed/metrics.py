@@ -58,6 +58,11 @@ class Metrics:
         self.latencies.append((now, seconds))
         self.errors.append((now, status >= 500))
 
+    def emergency_served(self) -> int:
+        """Last known values served because the chain failed, since start."""
+        # read through the registry: prometheus_client offers no public getter on a Counter
+        return int(self.registry.get_sample_value("pricefeed_emergency_stale_total") or 0)
+
     def _child(self, metric, *labels: str):
         """The metric's child for these labels, looked up by prometheus_client once: on every
         request, `labels()` would check and lock each time."""

@@ -192,7 +192,7 @@ async def metrics_json(s: Services, now: float | None = None) -> dict:
         "latencyMs": {k: round(v * 1000, 3) for k, v in percentiles(latencies).items()},
         "requests": len(latencies),
         "errorRate": round(sum(errors) / len(errors), 4) if errors else 0.0,
-        "emergencyServed": int(m.emergency._value.get()),
+        "emergencyServed": m.emergency_served(),
         "queueStats": queue_view(s.queue, waiting),
         "background": background_view(s.background),
         "tiers": tiers_view(m, s.feed, now),

@@ -17,9 +17,10 @@ from itertools import groupby
 from pathlib import Path
 
 from huey import SqliteHuey, signals
-from huey.consumer import Consumer, Worker
+from huey.consumer import Consumer
 
 from pricefeed.config import QueueSettings
+from pricefeed.embedded_consumer import EmbeddedConsumer
 from pricefeed.model import QuoteKey
 from pricefeed.store import Store
 from pricefeed.store.store import low_on_disk
@@ -40,30 +41,6 @@ def run_on_loop(
         return asyncio.run_coroutine_threadsafe(job, loop).result(timeout=120)  # type: ignore[arg-type]
 
     return run
-
-
-class WakeableWorker(Worker):
-    """A worker whose idle pause ends early when a job is queued in this process."""
-
-    wake: threading.Event
-
-    def sleep(self) -> None:
-        self.delay = min(self.delay, self.max_delay)
-        if self.wake.wait(self.delay):
-            self.wake.clear()
-        self.delay *= self.backoff
-
-
-class EmbeddedConsumer(Consumer):
-    """A Huey consumer that runs beside a web server: the server keeps its signal handlers,
-    and jobs queued by the server wake the workers instead of waiting for their next poll."""
-
-    def __init__(self, huey, wake: threading.Event, **options):
-        self.worker_class = type("Worker", (WakeableWorker,), {"wake": wake})
-        super().__init__(huey, **options)
-
-    def _set_signal_handlers(self) -> None:
-        pass
 
 
 class RefreshQueue:

@@ -141,6 +141,7 @@ def service(settings, tmp_path):
     """Start the real app (store, feed, queue) on files in tmp_path; stopped after the test.
 
     `immediate=True` runs refresh jobs inline (for tests that are not about the queue).
+    The admin token is ADMIN_TOKEN unless `admin_token` says otherwise ("": the token file).
     """
     clients: list = []
 
@@ -156,6 +157,7 @@ def service(settings, tmp_path):
         sections: dict[str, dict] | None = None,  # any other settings table, e.g. metrics
         base_url: str = "http://testserver.local",
         chain: dict | None = None,  # the devchain's own settings, e.g. block_time
+        admin_token: str = ADMIN_TOKEN,
         **rpc,
     ):
         s = via(settings, urls, **rpc) if urls else settings
@@ -169,7 +171,9 @@ def service(settings, tmp_path):
             ),
             queue=QueueSettings(path=str(data / "queue.db"), in_process=in_process),
             cache=msgspec.structs.replace(s.cache, **(cache or {})),
-            server=msgspec.structs.replace(s.server, **(server or {})),
+            server=msgspec.structs.replace(
+                s.server, **({"admin_token": admin_token} | (server or {}))
+            ),
         )
         # loading every configured pair at start is on by default; tests that count RPC turn
         # it on themselves (test_warm_start.py)

@@ -7,11 +7,8 @@ from conftest import ADMIN_TOKEN
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-async def test_without_the_variable_the_token_kept_in_the_data_directory_works(
-    service, monkeypatch, tmp_path
-):
-    monkeypatch.delenv("PRICEFEED_ADMIN_TOKEN", raising=False)
-    async with service(data=tmp_path) as client:
+async def test_without_the_variable_the_token_kept_in_the_data_directory_works(service, tmp_path):
+    async with service(data=tmp_path, admin_token="") as client:
         kept = (tmp_path / "admin-token").read_text().strip()
         refused = await client.get("/admin/tiers")
         allowed = await client.get("/admin/tiers", headers={"Authorization": f"Bearer {kept}"})
@@ -19,8 +16,7 @@ async def test_without_the_variable_the_token_kept_in_the_data_directory_works(
     assert allowed.status_code == 200
 
 
-async def test_a_wrong_or_missing_bearer_token_is_refused(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_a_wrong_or_missing_bearer_token_is_refused(service):
     async with service() as client:
         missing = await client.get("/admin/tiers")
         wrong = await client.get("/admin/tiers", headers={"Authorization": "Bearer guess"})
@@ -30,8 +26,7 @@ async def test_a_wrong_or_missing_bearer_token_is_refused(service, monkeypatch):
     assert [t["tier"] for t in right.json()] == [1, 2, 3, 4]
 
 
-async def test_tier_settings_change_at_once_and_survive_a_restart(service, monkeypatch, tmp_path):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_tier_settings_change_at_once_and_survive_a_restart(service, tmp_path):
     form = {"refresh": 3, "ttl": 8, "staleLimit": 40, "size": 25}
     async with service(data=tmp_path) as client:
         changed = await client.put("/admin/tiers/1", json=form, headers=AUTH)
@@ -42,8 +37,7 @@ async def test_tier_settings_change_at_once_and_survive_a_restart(service, monke
     assert tiers[0] == {"tier": 1, "refresh": 3.0, "ttl": 8.0, "staleLimit": 40.0, "size": 25}
 
 
-async def test_an_invalid_tier_change_is_refused_and_changes_nothing(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_an_invalid_tier_change_is_refused_and_changes_nothing(service):
     async with service() as client:
         answer = await client.put(
             "/admin/tiers/2",
@@ -57,8 +51,7 @@ async def test_an_invalid_tier_change_is_refused_and_changes_nothing(service, mo
     assert tier2["ttl"] == 60.0
 
 
-async def test_pairs_are_listed_with_tier_popularity_and_last_quote(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_pairs_are_listed_with_tier_popularity_and_last_quote(service):
     async with service() as client:
         for _ in range(3):
             await client.get("/price/devchain/WETH/USDC", params={"amount": "2"})

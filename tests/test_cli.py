@@ -68,6 +68,22 @@ def test_a_bad_config_stops_the_cli_with_the_key(tmp_path):
     assert "bad configuration: server.port: Expected `int`, got `str`" in done.stderr
 
 
+def test_settings_lists_the_admin_token_and_infura_key_but_never_their_values(config_file):
+    secrets = {"PRICEFEED_ADMIN_TOKEN": "t" * 40, "INFURA_KEY": "k" * 32}
+    env = {**os.environ, "PRICEFEED_CONFIG": str(config_file), **secrets}
+    done = subprocess.run(
+        [PRICEFEED, "settings"], env=env, capture_output=True, text=True, timeout=60
+    )
+    listed = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith("  ")}
+
+    assert done.returncode == 0, done.stderr
+    assert "PRICEFEED_ADMIN_TOKEN" in listed["admin_token"]
+    assert "INFURA_KEY" in listed["infura_key"]
+    assert listed["admin_token"].endswith("[secret: set]")
+    assert listed["infura_key"].endswith("[secret: set]")
+    assert all(value not in done.stdout + done.stderr for value in secrets.values())
+
+
 def test_run_serves_health(config_file):
     port = free_port()
     env = {**os.environ, "PRICEFEED_CONFIG": str(config_file)}

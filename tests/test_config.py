@@ -102,6 +102,34 @@ def test_infura_key_adds_an_endpoint_that_is_always_shown_redacted():
     assert redact_url(ethereum.rpc_urls[0]) == "https://mainnet.infura.io/***"
 
 
+def test_the_admin_token_and_the_infura_key_keep_their_environment_names(write):
+    token, key = "t" * 40, "k" * 32
+    named = load_settings(env={"PRICEFEED_ADMIN_TOKEN": token, "INFURA_KEY": key})
+    in_file = write(f'infura_key = "{key}"\n[server]\nadmin_token = "{token}"\n')
+    over_file = load_settings(in_file, env={"PRICEFEED_ADMIN_TOKEN": "u" * 40})
+    unset = load_settings(env={"PRICEFEED_ADMIN_TOKEN": "", "INFURA_KEY": ""})
+
+    assert (named.server.admin_token, named.infura_key) == (token, key)
+    assert (over_file.server.admin_token, over_file.infura_key) == ("u" * 40, key)
+    assert (unset.server.admin_token, unset.infura_key) == ("", "")
+    assert not unset.chains["ethereum"].rpc_urls[0].startswith("https://mainnet.infura.io")
+
+
+def test_secrets_are_described_as_set_or_not_never_shown():
+    token, key = "t" * 40, "k" * 32
+    shown = describe_settings(
+        load_settings(env={"PRICEFEED_ADMIN_TOKEN": token, "INFURA_KEY": key})
+    )
+    unset = describe_settings(load_settings(env={}))
+
+    assert token not in repr(shown) and key not in repr(shown)
+    assert shown["ServerSettings"]["admin_token"].endswith("[secret: set]")
+    assert shown["Settings"]["infura_key"].endswith("[secret: set]")
+    assert unset["ServerSettings"]["admin_token"].endswith("[secret: not set]")
+    assert unset["Settings"]["infura_key"].endswith("[secret: not set]")
+    assert shown["ServerSettings"]["secret"].endswith("[secret: not set]")
+
+
 def test_uniswap_token_lists_add_tokens_to_their_chain(write, tmp_path):
     token_list = {
         "name": "test list",

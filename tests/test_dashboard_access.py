@@ -22,10 +22,7 @@ async def sign_in(client):
     ("base_url", "secure"),
     [("https://pricefeed.example", True), ("http://pricefeed.example", False)],
 )
-async def test_the_session_cookie_is_secure_exactly_over_tls(
-    service, monkeypatch, base_url, secure
-):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_the_session_cookie_is_secure_exactly_over_tls(service, base_url, secure):
     async with service(base_url=base_url) as client:
         answer = await sign_in(client)
     cookie = next(
@@ -39,8 +36,7 @@ async def test_the_session_cookie_is_secure_exactly_over_tls(
     assert ("Secure" in cookie) is secure
 
 
-async def test_signing_in_without_the_csrf_token_is_refused(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_signing_in_without_the_csrf_token_is_refused(service):
     async with service() as client:
         await client.get("/dashboard/login")
         answer = await client.post("/dashboard/login", data={"secret": ADMIN_TOKEN})

@@ -33,8 +33,7 @@ async def test_hsts_is_sent_over_tls_and_only_there(service):
 
 
 @pytest.mark.parametrize("path", ["/metrics", "/metrics/prometheus", "/alerts"])
-async def test_metrics_can_require_the_admin_token(service, monkeypatch, path):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_metrics_can_require_the_admin_token(service, path):
     async with service(sections={"metrics": {"public": False}}) as client:
         anonymous = await client.get(path)
         admin = await client.get(path, headers=AUTH)
@@ -45,9 +44,8 @@ async def test_metrics_can_require_the_admin_token(service, monkeypatch, path):
 
 
 @pytest.fixture
-async def keyed_endpoint(service, proxy, monkeypatch):
+async def keyed_endpoint(service, proxy):
     """A service whose only RPC endpoint carries a key in its path, after it has failed."""
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     endpoint = proxy()
     async with service(
         urls=[f"{endpoint.url}/v2/{KEY}"],

@@ -130,10 +130,9 @@ def fill(disk) -> None:
 
 
 async def test_when_the_disk_fills_up_writes_stop_cleanly_and_memory_keeps_serving(
-    service, small_disk, monkeypatch
+    service, small_disk
 ):
     """Without the free-space watermark, SQLite's memory-mapped WAL index took a SIGBUS here."""
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     tier1 = {"refresh": 5, "ttl": 10, "staleLimit": 60, "size": 50}
     async with service(data=small_disk, database={"min_free_mb": 2}) as client:
@@ -167,10 +166,7 @@ def make_read_only(data, on: bool) -> None:
     subprocess.run(["chattr", "+i" if on else "-i", *files], check=True)
 
 
-async def test_when_the_database_turns_read_only_memory_keeps_serving(
-    service, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_when_the_database_turns_read_only_memory_keeps_serving(service, tmp_path):
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     tier1 = {"refresh": 5, "ttl": 10, "staleLimit": 60, "size": 50}
     async with service(data=tmp_path) as client:

@@ -43,8 +43,7 @@ async def test_a_malformed_request_is_a_clear_client_error(service, path, status
         (b'{"ttl": 10, "staleLimit": 60, "refresh": 1e23}', "refresh", "at most"),
     ],
 )
-async def test_out_of_range_admin_numbers_are_refused(service, monkeypatch, form, field, says):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_out_of_range_admin_numbers_are_refused(service, form, field, says):
     async with service() as client:
         before = client.app.state.feed.tiers[2]
         answer = await client.put(
@@ -61,8 +60,7 @@ async def test_out_of_range_admin_numbers_are_refused(service, monkeypatch, form
 
 
 @pytest.mark.parametrize("number", ["9" * 40, "1" * 5000, "99999999999999999999"])
-async def test_a_huge_tier_number_in_the_path_is_a_client_error(service, monkeypatch, number):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_a_huge_tier_number_in_the_path_is_a_client_error(service, number):
     async with service() as client:
         answer = await client.put(f"/admin/tiers/{number}", json={"ttl": 1, "staleLimit": 2})
 

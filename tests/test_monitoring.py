@@ -5,6 +5,7 @@ from __future__ import annotations
 from conftest import on_app
 
 from pricefeed.alerts import Alerts
+from pricefeed.metrics import Metrics
 from pricefeed.overview import Sampler
 
 
@@ -37,6 +38,14 @@ async def test_prometheus_exposition_carries_the_same_figures(service):
     assert 'pricefeed_rpc_requests_total{chain="devchain"' in text
     assert 'pricefeed_breaker_open{chain="devchain"' in text
     assert 'pricefeed_queue_jobs{state="waiting"}' in text
+
+
+def test_last_known_values_served_are_counted_through_the_public_registry():
+    metrics = Metrics()
+    assert metrics.emergency_served() == 0
+    metrics.emergency.inc()
+    metrics.emergency.inc()
+    assert metrics.emergency_served() == 2
 
 
 def test_alerts_fire_at_the_architectures_thresholds_and_remember_since_when():

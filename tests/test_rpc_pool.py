@@ -12,6 +12,7 @@ from pricefeed.config import RpcSettings
 from pricefeed.devchain.node import rpc
 from pricefeed.errors import UpstreamUnavailable
 from pricefeed.rpc import RpcPool
+from pricefeed.rpc.endpoint import Endpoint
 
 CANARY = "canary5ecret0123456789abcdef"
 
@@ -66,6 +67,16 @@ async def test_the_breaker_opens_then_half_opens_and_closes(proxy):
     assert failing.http_requests == 4
     assert endpoint.state == "closed"
     await pool.close()
+
+
+def test_when_the_breaker_opened_is_noted_through_its_public_listener():
+    endpoint = Endpoint("http://127.0.0.1:9", RpcSettings(breaker_cooldown=3600.0))
+    assert endpoint.can_try() and endpoint.opened.at is None
+
+    endpoint.breaker.open()
+
+    assert endpoint.opened.at is not None
+    assert not endpoint.can_try()  # an hour's cool-down has not passed
 
 
 async def test_a_failed_half_open_probe_opens_the_breaker_again(proxy):

@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidTag
 from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
 
 from pricefeed.app import create_app
-from pricefeed.config import ConfigError
+from pricefeed.config import ConfigError, load_settings
 
 
 def set_cookies(*answers) -> list[tuple[str, str]]:
@@ -38,8 +38,7 @@ def opens(key: bytes, cookie: str) -> dict:
         return {}
 
 
-async def test_no_cookie_can_be_checked_against_a_guess_of_the_admin_token(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_no_cookie_can_be_checked_against_a_guess_of_the_admin_token(service):
     # what an attacker holding one cookie would try, offline, for each guess of the token
     guessed_session = hashlib.sha256(b"session:" + ADMIN_TOKEN.encode()).digest()[:32]
     guessed_csrf = hashlib.sha256(b"csrf:" + ADMIN_TOKEN.encode()).hexdigest().encode()
@@ -72,10 +71,10 @@ async def test_the_server_secret_is_made_once_and_kept_private(service, tmp_path
 
 
 @pytest.mark.parametrize("token", ["x", " ", "a" * 31, " " * 40, ADMIN_TOKEN + " "])
-def test_a_weak_admin_token_refuses_start_up(settings, monkeypatch, token):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", token)
+def test_a_weak_admin_token_refuses_start_up(config_file, token):
+    settings = load_settings(config_file, env={"PRICEFEED_ADMIN_TOKEN": token})
 
-    with pytest.raises(ConfigError, match="at least 32 characters"):
+    with pytest.raises(ConfigError, match="PRICEFEED_ADMIN_TOKEN must be at least 32 characters"):
         create_app(settings)
 
 
@@ -91,8 +90,7 @@ def test_pricefeed_run_says_why_it_refuses_a_weak_token(config_file, tmp_path):
     assert b"Traceback" not in done.stderr
 
 
-async def test_a_csrf_token_works_only_in_its_own_session(service, monkeypatch, tmp_path):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_a_csrf_token_works_only_in_its_own_session(service, tmp_path):
     async with service(data=tmp_path) as alice, service(data=tmp_path) as mallory:
         alices = form_token(await alice.get("/dashboard/login"))
         mallorys = form_token(await mallory.get("/dashboard/login"))
@@ -117,8 +115,7 @@ async def test_a_csrf_token_works_only_in_its_own_session(service, monkeypatch, 
     assert still_in.status_code == 200
 
 
-async def test_only_the_dashboard_sets_cookies(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_only_the_dashboard_sets_cookies(service):
     auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     pair = {"chain": "devchain", "tokenIn": "WETH", "tokenOut": "USDC"}
     async with service() as client:

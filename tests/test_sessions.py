@@ -19,8 +19,7 @@ def dashboard(client):
     return client.get("/dashboard", follow_redirects=False)
 
 
-async def test_a_cookie_replayed_after_sign_out_is_signed_out(service, monkeypatch, tmp_path):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_a_cookie_replayed_after_sign_out_is_signed_out(service, tmp_path):
     async with service(data=tmp_path) as client:
         await sign_in(client)
         kept = dict(client.cookies)
@@ -36,10 +35,7 @@ async def test_a_cookie_replayed_after_sign_out_is_signed_out(service, monkeypat
     assert cookie.startswith("pricefeed_session=null;")  # dropped, not renewed
 
 
-async def test_signing_out_in_one_web_process_ends_the_session_in_another(
-    service, monkeypatch, tmp_path
-):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_signing_out_in_one_web_process_ends_the_session_in_another(service, tmp_path):
     async with service(data=tmp_path) as first, service(data=tmp_path) as second:
         await sign_in(first)
         kept = dict(first.cookies)
@@ -56,8 +52,7 @@ async def test_signing_out_in_one_web_process_ends_the_session_in_another(
     assert replayed.status_code == 303
 
 
-async def test_a_session_ends_at_its_absolute_lifetime_however_busy(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_a_session_ends_at_its_absolute_lifetime_however_busy(service):
     async with service(sections={"dashboard": {"session_hours": 3 / 3600}}) as client:
         await sign_in(client)
         statuses = []
@@ -70,16 +65,14 @@ async def test_a_session_ends_at_its_absolute_lifetime_however_busy(service, mon
     assert statuses == sorted(statuses)  # once over, over
 
 
-async def test_a_new_admin_token_ends_every_session(service, monkeypatch, tmp_path):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_a_new_admin_token_ends_every_session(service, tmp_path):
     async with service(data=tmp_path) as client:
         await sign_in(client)
         kept = dict(client.cookies)
     async with service(data=tmp_path) as same_token:
         same_token.cookies.update(kept)
         kept_on = await dashboard(same_token)
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", "rotated-" + ADMIN_TOKEN)
-    async with service(data=tmp_path) as rotated:
+    async with service(data=tmp_path, admin_token="rotated-" + ADMIN_TOKEN) as rotated:
         rotated.cookies.update(kept)
         ended = await dashboard(rotated)
 

@@ -13,9 +13,8 @@ WRONG = "wrong-guess-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 async def test_wrong_secrets_are_throttled_with_growing_waits_and_logged_without_the_secret(
-    service, monkeypatch, caplog
+    service, caplog
 ):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
     caplog.set_level(logging.WARNING)
     async with service() as client:
         tries = [(await sign_in(client, WRONG)).status_code for _ in range(7)]
@@ -66,9 +65,8 @@ def test_bearer_guesses_are_throttled_per_client_and_overall(config_file, tmp_pa
     assert WRONG not in log
 
 
-async def test_the_link_signs_in_only_when_opened_directly(service, monkeypatch, tmp_path):
-    monkeypatch.delenv("PRICEFEED_ADMIN_TOKEN", raising=False)
-    async with service(data=tmp_path) as client:
+async def test_the_link_signs_in_only_when_opened_directly(service, tmp_path):
+    async with service(data=tmp_path, admin_token="") as client:
         link = "/dashboard/login?token=" + (tmp_path / "admin-token").read_text().strip()
         # another site's page loading the link: its guesses must not use up the throttle
         from_elsewhere = await client.get(

@@ -87,8 +87,7 @@ async def test_re_ranking_promotes_the_popular_and_demotes_the_faded(service):
     assert second == {"UNI/WETH": 1, "WETH/USDC": 1, "WBTC/USDC": 2}
 
 
-async def test_a_pinned_pair_keeps_its_tier_through_re_ranking(service, monkeypatch):
-    monkeypatch.setenv("PRICEFEED_ADMIN_TOKEN", ADMIN_TOKEN)
+async def test_a_pinned_pair_keeps_its_tier_through_re_ranking(service):
     async with service() as client:
         auth = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         pinned = await client.post(

@@ -20,8 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pricefeed.auth import TOKEN_VARIABLE, admin_token, sign_in_url
-from pricefeed.config import ConfigError, load_settings
+from pricefeed.auth import admin_token, sign_in_url
+from pricefeed.config import ADMIN_TOKEN_VARIABLE, ConfigError, load_settings
 from pricefeed.devchain.deploy import deploy
 from pricefeed.devchain.market import Market
 from pricefeed.devchain.node import Anvil, _die_with_parent, free_port
@@ -154,9 +154,9 @@ def _warm(url: str) -> None:
 
 
 def _where_to_look(demo: Demo, settings, url: str, chain_url: str) -> str:
-    token, path = admin_token(settings, demo.env())
+    token, path = admin_token(settings)
     if path is None:
-        sign_in = f"{url}/dashboard  (sign in with your {TOKEN_VARIABLE})"
+        sign_in = f"{url}/dashboard  (sign in with your {ADMIN_TOKEN_VARIABLE})"
     else:
         link = sign_in_url(settings.server.host, settings.server.port, token)
         sign_in = f"{link}\n             (the token is kept in {path})"

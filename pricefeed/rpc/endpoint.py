@@ -50,6 +50,17 @@ class Ewma:
         )
 
 
+class OpenedAt(pybreaker.CircuitBreakerListener):
+    """When the breaker last opened: pybreaker keeps that only in its private storage."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None  # time.monotonic()
+
+    def state_change(self, cb, old_state, new_state) -> None:
+        if new_state.name == pybreaker.STATE_OPEN:
+            self.at = time.monotonic()
+
+
 class Endpoint:
     def __init__(self, url: str, settings: RpcSettings):
         self.label = redact_url(url)  # the only form of the URL that may leave this object
@@ -66,6 +77,8 @@ class Endpoint:
             name=self.label,
             throw_new_error_on_trip=False,
         )
+        self.opened = OpenedAt()
+        self.breaker.add_listener(self.opened)
         self.budget = Budget(settings.rate_limit)
         self.latency = Ewma(alpha=0.3)  # seconds
         self.error_rate = Ewma(alpha=0.2)  # 0..1
@@ -82,8 +95,8 @@ class Endpoint:
         """Closed or half-open, or open long enough that a half-open probe is due."""
         if self.state != pybreaker.STATE_OPEN:
             return True
-        opened = self.breaker._state_storage.opened_at
-        return opened is None or time.time() - opened.timestamp() >= self._settings.breaker_cooldown
+        opened = self.opened.at
+        return opened is None or time.monotonic() - opened >= self._settings.breaker_cooldown
 
     def score(self) -> float:
         """Lower is better: typical latency, inflated by recent errors."""
