@@ -16,17 +16,17 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components
 from litestar_htmx import HTMXPlugin
 
-from pricefeed import admin, api, dashboard, monitor, web
-from pricefeed.auth import Auth, admin_token, server_secret
-from pricefeed.background import Background, Job
-from pricefeed.bodies import JsonRequest
 from pricefeed.chain.follower import Followers
 from pricefeed.config import Settings, load_settings
-from pricefeed.docs import OfflineSwagger
-from pricefeed.feed import PRUNE_EVERY, Feed
-from pricefeed.overview import ALERT_EVERY, SAMPLE_EVERY, Sampler, Services
-from pricefeed.scheduler import Scheduler
-from pricefeed.tasks import run_on_loop
+from pricefeed.jobs.background import Background, Job
+from pricefeed.jobs.queue import run_on_loop
+from pricefeed.jobs.scheduler import Scheduler
+from pricefeed.serving.feed import PRUNE_EVERY, Feed
+from pricefeed.web import admin, api, dashboard, http, monitor
+from pricefeed.web.auth import Auth, admin_token, server_secret
+from pricefeed.web.bodies import JsonRequest
+from pricefeed.web.docs import OfflineSwagger
+from pricefeed.web.status import ALERT_EVERY, SAMPLE_EVERY, Sampler, Services
 from pricefeed.wiring import build
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ ROUTES = [
     admin.pin,
     admin.unpin,
     admin.list_pairs,
-    *web.static_routes(),
+    *http.static_routes(),
 ]
 
 
@@ -110,20 +110,20 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
                 path="/",
                 route_handlers=dashboard.ROUTES,
                 middleware=[
-                    web.host_prefixed_cookie,
-                    web.sessions(auth.session_key, settings.dashboard.session_hours),
+                    http.host_prefixed_cookie,
+                    http.sessions(auth.session_key, settings.dashboard.session_hours),
                 ],
             ),
         ],
         lifespan=[lifespan],
         exception_handlers={
-            **web.EXCEPTION_HANDLERS,
+            **http.EXCEPTION_HANDLERS,
             dashboard.SignInRequired: dashboard.sign_in_required,
         },
         middleware=[
-            web.timing,
+            http.timing,
         ],
-        template_config=web.templates(),
+        template_config=http.templates(),
         plugins=[HTMXPlugin()],
         openapi_config=OpenAPIConfig(
             title="pricefeed",
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         ),
         request_max_body_size=settings.server.max_body_bytes,
         request_class=JsonRequest,
-        before_send=[web.security_headers],
+        before_send=[http.security_headers],
         logging_config=None,  # `pricefeed run` configures JSON logs; tests keep pytest's
     )
     app.state.update(

@@ -34,9 +34,9 @@ def main() -> None:
 def run(host: str | None, port: int | None) -> None:
     """Run the service."""
     from pricefeed.app import create_app
-    from pricefeed.auth import admin_token, sign_in_url
     from pricefeed.logs import configure_logging
-    from pricefeed.serve import serve
+    from pricefeed.web.auth import admin_token, sign_in_url
+    from pricefeed.web.server import serve
 
     settings = _settings()
     host = host or settings.server.host
@@ -59,8 +59,8 @@ def run(host: str | None, port: int | None) -> None:
 @click.option("--rotate", is_flag=True, help="replace the token and end every session")
 def token(rotate: bool) -> None:
     """Print the dashboard's sign-in token (kept in the data directory as admin-token)."""
-    from pricefeed.auth import admin_token, rotate_admin_token
     from pricefeed.config import ADMIN_TOKEN_VARIABLE
+    from pricefeed.web.auth import admin_token, rotate_admin_token
 
     settings = _settings()
     if settings.server.admin_token:
@@ -81,8 +81,8 @@ def token(rotate: bool) -> None:
 @main.command()
 def worker() -> None:
     """Run the refresh consumer and tier scheduler as their own process."""
+    from pricefeed.jobs.worker import main as run_worker
     from pricefeed.logs import configure_logging
-    from pricefeed.worker import main as run_worker
 
     settings = _settings()
     configure_logging(settings.server.log_level)
@@ -104,8 +104,8 @@ def quote(
     """Quote AMOUNT (default 1) of TOKEN_IN in TOKEN_OUT on CHAIN: computed exactly from the
     pools' state at the latest block (every route, V2 then V3 included), or with --onchain
     from the on-chain quoters."""
-    from pricefeed.engine import QuoteEngine
-    from pricefeed.rpc.redact import install_log_redaction
+    from pricefeed.chain.engine import QuoteEngine
+    from pricefeed.chain.rpc.redact import install_log_redaction
 
     install_log_redaction()
     engine = QuoteEngine(_settings())

@@ -70,3 +70,19 @@ class StoreUnavailable(PricefeedError):
 
     code, status = "store_unavailable", 503
     retry_after = 30
+
+
+class OverQuota(PricefeedError):
+    code, status = "rate_limited", 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LookupLimit(OverQuota):
+    code = "lookup_limit"
+
+
+class RpcBudget(OverQuota):
+    code = "rpc_budget"

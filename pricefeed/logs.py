@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from pricefeed.rpc.redact import install_log_redaction
+from pricefeed.chain.rpc.redact import install_log_redaction
 
 
 class JsonFormatter(logging.Formatter):

@@ -6,14 +6,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pricefeed.chain.engine import QuoteEngine
+from pricefeed.chain.rpc.redact import install_log_redaction
 from pricefeed.config import Settings
-from pricefeed.engine import QuoteEngine
-from pricefeed.feed import Feed
+from pricefeed.jobs.queue import RefreshQueue
 from pricefeed.metrics import Metrics
-from pricefeed.quotas import Quotas
-from pricefeed.rpc.redact import install_log_redaction
+from pricefeed.serving.feed import Feed
+from pricefeed.serving.quotas import Quotas
 from pricefeed.store import Store
-from pricefeed.tasks import RefreshQueue
 
 
 @dataclass

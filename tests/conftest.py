@@ -22,13 +22,13 @@ from oracle import Oracle
 from web3 import Web3
 
 from pricefeed.app import create_app
+from pricefeed.chain.engine import QuoteEngine
+from pricefeed.chain.rpc.redact import install_log_redaction
 from pricefeed.config import DatabaseSettings, QueueSettings, load_settings
 from pricefeed.devchain.build import ensure_contracts, uniswap_artifact
 from pricefeed.devchain.deploy import DEADLINE, Deployment, deploy
 from pricefeed.devchain.node import Anvil, free_port
 from pricefeed.devchain.rpcproxy import RpcProxy
-from pricefeed.engine import QuoteEngine
-from pricefeed.rpc.redact import install_log_redaction
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 ADMIN_TOKEN = "test-admin-token-0123456789abcdefghijklmnop"  # 32+ characters, as start-up asks

@@ -7,10 +7,10 @@ import json
 
 import msgspec
 
-from pricefeed.api import encode, render
-from pricefeed.cache import Entry
-from pricefeed.feed import Served
-from pricefeed.tiers import DEFAULT_TIERS
+from pricefeed.serving.cache import Entry
+from pricefeed.serving.feed import Served
+from pricefeed.serving.tiers import DEFAULT_TIERS
+from pricefeed.web.api import encode, render
 
 
 async def test_answers_reusing_the_encoded_quote_equal_the_documented_price(engine):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from pricefeed.background import Background, Job
+from pricefeed.jobs.background import Background, Job
 
 
 async def until(condition, tries: int = 400) -> None:

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from pricefeed.chains import Chains
+from pricefeed.chain.chains import Chains
+from pricefeed.chain.rpc.redact import redact_url
 from pricefeed.config import MULTICALL3, ConfigError, describe_settings, load_settings
-from pricefeed.rpc.redact import redact_url
 
 ISSUE_SHAPE = """
 [chains.devchain]

@@ -10,9 +10,9 @@ import time
 
 from test_cli import PRICEFEED
 
+from pricefeed.chain.engine import QuoteEngine
 from pricefeed.config import load_settings
 from pricefeed.devchain.node import free_port
-from pricefeed.engine import QuoteEngine
 
 PAIRS = [("WETH", "USDC"), ("USDC", "WETH"), ("WBTC", "WETH"), ("DAI", "USDC"), ("UNI", "WETH")]
 

@@ -12,7 +12,7 @@ import time
 from huey import MemoryHuey
 from huey.consumer import Consumer, Worker
 
-from pricefeed.embedded_consumer import EmbeddedConsumer, WakeableWorker
+from pricefeed.jobs.embedded_consumer import EmbeddedConsumer, WakeableWorker
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 IDLE = {"workers": 2, "periodic": False, "check_worker_health": False}

@@ -15,10 +15,10 @@ from conftest import ADMIN_TOKEN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pricefeed.chain.rpc import RpcPool
 from pricefeed.config import RpcSettings
 from pricefeed.devchain.node import rpc
 from pricefeed.errors import UpstreamUnavailable
-from pricefeed.rpc import RpcPool
 
 LONG = os.environ.get("PRICEFEED_LONG_FAULTS") == "1"
 PAIRS = ["WETH/USDC", "WBTC/USDC", "DAI/USDC"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from web3 import Web3
 
+from pricefeed.chain.dexes.uniswap_v2 import GET_RESERVES
 from pricefeed.chain.logs import follow
+from pricefeed.chain.rpc import RpcPool
 from pricefeed.chain.state import PoolStates, v2_fees
 from pricefeed.chain.v3state import load_words_of, read_v3_pools
 from pricefeed.devchain.deploy import fund
 from pricefeed.devchain.market import Market
-from pricefeed.dexes.uniswap_v2 import GET_RESERVES
-from pricefeed.rpc import RpcPool
 
 PAIRS = [("WETH", "USDC"), ("WBTC", "WETH"), ("UNI", "WETH"), ("DAI", "USDC")]
 

@@ -9,6 +9,7 @@ from itertools import combinations
 from conftest import via
 from web3 import Web3
 
+from pricefeed.chain.engine import QuoteEngine
 from pricefeed.chain.follower import Follower
 from pricefeed.chain.state import ChainState
 from pricefeed.chain.v3state import read_v3_pools
@@ -18,7 +19,6 @@ from pricefeed.devchain.deploy import deploy, fund
 from pricefeed.devchain.market import Market
 from pricefeed.devchain.node import Anvil
 from pricefeed.devchain.rpcproxy import RpcProxy
-from pricefeed.engine import QuoteEngine
 
 
 def pools_beyond_the_seed(d) -> None:

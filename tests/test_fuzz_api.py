@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from pricefeed.bodies import MAX_DEPTH
+from pricefeed.web.bodies import MAX_DEPTH
 
 EXAMPLES = 25
 MAX_BODY = 65_536  # server.max_body_bytes by default

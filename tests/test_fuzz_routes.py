@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pricefeed.app import create_app
-from pricefeed.bodies import MAX_DEPTH
 from pricefeed.config import load_settings
+from pricefeed.web.bodies import MAX_DEPTH
 
 MAX_BODY = 65_536
 EXAMPLES = 20

@@ -11,7 +11,7 @@ from conftest import ADMIN_TOKEN, ServiceProcess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pricefeed.bodies import MAX_DEPTH, too_deep
+from pricefeed.web.bodies import MAX_DEPTH, too_deep
 
 NESTED = b"[" * 100_000 + b"]" * 100_000  # SIGSEGV'd the process before the depth bound
 

@@ -7,10 +7,10 @@ from conftest import via
 from held import equals_a_fresh_read, hold_pools
 from web3 import Web3
 
+from pricefeed.chain.engine import QuoteEngine
 from pricefeed.chain.follower import Follower
 from pricefeed.devchain.deploy import fund
 from pricefeed.devchain.market import Market
-from pricefeed.engine import QuoteEngine
 
 
 async def test_a_block_range_limit_splits_the_logs_request(settings, devchain, proxy):

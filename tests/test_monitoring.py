@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from conftest import on_app
 
-from pricefeed.alerts import Alerts
 from pricefeed.metrics import Metrics
-from pricefeed.overview import Sampler
+from pricefeed.web.alerts import Alerts
+from pricefeed.web.status import Sampler
 
 
 async def test_metrics_count_hits_misses_latency_queue_and_rpc(service):

@@ -10,9 +10,9 @@ from conftest import via
 from held import equals_a_fresh_read, hold_pools
 from web3 import Web3
 
+from pricefeed.chain.engine import QuoteEngine
 from pricefeed.devchain.deploy import fund
 from pricefeed.devchain.market import Market
-from pricefeed.engine import QuoteEngine
 
 
 async def test_new_heads_over_the_socket_drive_the_follower(settings, devchain, proxy):

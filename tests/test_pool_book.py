@@ -3,7 +3,7 @@ and forgets the least recently used pairs beyond its size."""
 
 from __future__ import annotations
 
-from pricefeed.pools import PoolBook
+from pricefeed.chain.pools import PoolBook
 
 
 async def test_pools_are_found_by_pair_and_the_least_used_pairs_are_forgotten(engine, devchain):

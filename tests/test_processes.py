@@ -53,7 +53,7 @@ async def test_a_separate_worker_runs_the_tiers_refresh_jobs(config_file, tmp_pa
         assert web.stop() in (0, -signal.SIGTERM)
         assert worker.stop() in (0, -signal.SIGTERM)
     worker_log = [json.loads(line) for line in worker.log().splitlines()]
-    assert any(e["msg"].startswith("Executing pricefeed.tasks.refresh") for e in worker_log)
+    assert any(e["msg"].startswith("Executing pricefeed.jobs.queue.refresh") for e in worker_log)
 
 
 async def _until(fetch, done, timeout: float = 20.0):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import on_app
 
-from pricefeed.tiers import DEFAULT_TIERS
+from pricefeed.serving.tiers import DEFAULT_TIERS
 
 DAY = 86_400.0
 RETENTION = {"quote_retention": DAY, "history_retention": 2 * DAY, "pair_retention": 3 * DAY}

@@ -10,10 +10,10 @@ import msgspec
 from conftest import Clock, via
 
 from pricefeed.config import DatabaseSettings, QueueSettings
+from pricefeed.jobs.queue import run_on_loop
+from pricefeed.jobs.scheduler import Scheduler
 from pricefeed.model import QuoteKey
-from pricefeed.scheduler import Scheduler
-from pricefeed.tasks import run_on_loop
-from pricefeed.tiers import PRIORITY_ON_DEMAND, PRIORITY_PREWARM, priority
+from pricefeed.serving.tiers import PRIORITY_ON_DEMAND, PRIORITY_PREWARM, priority
 from pricefeed.wiring import build
 
 PAIRS = [("WETH", "USDC"), ("WBTC", "USDC"), ("DAI", "USDC"), ("LINK", "USDC")]

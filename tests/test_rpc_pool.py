@@ -8,11 +8,11 @@ import time
 
 import pytest
 
+from pricefeed.chain.rpc import RpcPool
+from pricefeed.chain.rpc.endpoint import Endpoint
 from pricefeed.config import RpcSettings
 from pricefeed.devchain.node import rpc
 from pricefeed.errors import UpstreamUnavailable
-from pricefeed.rpc import RpcPool
-from pricefeed.rpc.endpoint import Endpoint
 
 CANARY = "canary5ecret0123456789abcdef"
 

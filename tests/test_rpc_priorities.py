@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
-from pricefeed import alerts
+from pricefeed.chain.engine import QuoteEngine
+from pricefeed.chain.quoter import QuoteRequest
+from pricefeed.chain.rpc import RpcPool
+from pricefeed.chain.rpc.budget import CHECK, FOLLOW, LOAD, PRIORITIES, Budget, spending
 from pricefeed.config import RpcSettings
-from pricefeed.engine import QuoteEngine
-from pricefeed.quoter import QuoteRequest
-from pricefeed.rpc import RpcPool
-from pricefeed.rpc.budget import CHECK, FOLLOW, LOAD, PRIORITIES, Budget, spending
+from pricefeed.web import alerts
 
 
 async def test_waiting_requests_go_in_order_of_priority_not_of_arrival():

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from conftest import on_app
 
-from pricefeed.scheduler import Scheduler
+from pricefeed.jobs.scheduler import Scheduler
 
 PAIRS = [("WETH", "USDC"), ("WBTC", "USDC"), ("DAI", "USDC"), ("UNI", "USDC"), ("UNI", "WETH")]
 SLOW = {"request_timeout": 20.0, "hedge_after": 1.5, "deadline": 60.0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 from conftest import ADMIN_TOKEN, on_app, settle
 
-from pricefeed.tiers import DEFAULT_TIERS, assign, validate
+from pricefeed.serving.tiers import DEFAULT_TIERS, assign, validate
 
 SMALL = {
     t.tier: msgspec.structs.replace(t, size=s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import deploy_unlisted_token
 
-from pricefeed.tokens import MAX_NAME_CHARS, MAX_SYMBOL_CHARS
+from pricefeed.chain.tokens import MAX_NAME_CHARS, MAX_SYMBOL_CHARS
 
 LINK = '<a href="https://evil.example/">'
 SYMBOL = f"{LINK}CLICK</a>\u202e\x00" + "Y" * 20_000

@@ -54,7 +54,7 @@ def main(directory: Path, config: Path, port: int) -> None:
     """Serve the saved response on the server `pricefeed run` uses, with its options."""
     from pricefeed.config import load_settings
     from pricefeed.logs import configure_logging
-    from pricefeed.serve import serve
+    from pricefeed.web.server import serve
 
     server = load_settings(config).server
     os.environ[RESPONSE_DIR] = str(directory)

@@ -21,8 +21,8 @@ CONFIG = "PRICEFEED_BENCH_NOCACHE_CONFIG"
 
 
 def create_app():
+    from pricefeed.chain.engine import QuoteEngine
     from pricefeed.config import load_settings
-    from pricefeed.engine import QuoteEngine
 
     engine = QuoteEngine(load_settings(Path(os.environ[CONFIG]), env={}))
 

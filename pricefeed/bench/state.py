@@ -18,6 +18,7 @@ from itertools import permutations
 from pathlib import Path
 
 from pricefeed.bench.harness import config_for
+from pricefeed.chain.engine import QuoteEngine
 from pricefeed.chain.follower import Follower
 from pricefeed.chain.state import ChainState
 from pricefeed.chain.v3math import V3Pool
@@ -26,7 +27,6 @@ from pricefeed.devchain.deploy import POOLS, deploy, fund
 from pricefeed.devchain.market import Market
 from pricefeed.devchain.node import Anvil
 from pricefeed.devchain.rpcproxy import RpcProxy
-from pricefeed.engine import QuoteEngine
 
 TRADED = sorted({s for p in POOLS for s in (p.a, p.b)})
 

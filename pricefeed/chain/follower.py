@@ -24,13 +24,13 @@ from collections.abc import Awaitable, Callable
 from web3 import AsyncWeb3, WebSocketProvider
 
 from pricefeed.chain.logs import apply_logs, fetch_logs
+from pricefeed.chain.rpc import Block
+from pricefeed.chain.rpc.budget import CHECK, FOLLOW, spending
+from pricefeed.chain.rpc.endpoint import Unsupported
+from pricefeed.chain.rpc.redact import scrub
 from pricefeed.chain.state import ChainState, PoolStates
 from pricefeed.chain.v3state import load_words_of
 from pricefeed.errors import PricefeedError
-from pricefeed.rpc import Block
-from pricefeed.rpc.budget import CHECK, FOLLOW, spending
-from pricefeed.rpc.endpoint import Unsupported
-from pricefeed.rpc.redact import scrub
 
 log = logging.getLogger(__name__)
 MIN_POLL = 1.0  # seconds: on faster chains one eth_getLogs covers several blocks

@@ -9,13 +9,13 @@ import random
 import time
 from collections.abc import Callable
 
-from pricefeed.dexes import Pool
-from pricefeed.dexes.uniswap_v2 import GET_RESERVES, UniswapV2, amount_out
-from pricefeed.dexes.uniswap_v3 import QUOTE_SINGLE, UniswapV3
+from pricefeed.chain.dexes import Pool
+from pricefeed.chain.dexes.uniswap_v2 import GET_RESERVES, UniswapV2, amount_out
+from pricefeed.chain.dexes.uniswap_v3 import QUOTE_SINGLE, UniswapV3
+from pricefeed.chain.multicall import Fn
+from pricefeed.chain.quoter import Quote, Quoter, QuoteRequest
+from pricefeed.chain.rpc.budget import CHECK, spending
 from pricefeed.errors import PricefeedError
-from pricefeed.multicall import Fn
-from pricefeed.quoter import Quote, Quoter, QuoteRequest
-from pricefeed.rpc.budget import CHECK, spending
 
 log = logging.getLogger(__name__)
 GET_AMOUNTS_OUT = Fn("getAmountsOut(uint256,address[])", ["uint256[]"], gas=40_000)

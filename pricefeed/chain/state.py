@@ -15,6 +15,12 @@ from collections.abc import Awaitable, Callable
 from itertools import combinations
 from typing import TYPE_CHECKING
 
+from pricefeed.chain.dexes import Hop, Pool
+from pricefeed.chain.dexes.uniswap_v2 import GET_RESERVES, UniswapV2, amount_out
+from pricefeed.chain.pools import Found, sort_pair
+from pricefeed.chain.quoter import Quote, Quoter, QuoteRequest
+from pricefeed.chain.rpc import Block
+from pricefeed.chain.rpc.endpoint import CallError
 from pricefeed.chain.v3math import Bitmap, MathError, V3Pool, WordNotLoaded, swap_exact_input
 from pricefeed.chain.v3state import (
     RunAt,
@@ -23,13 +29,7 @@ from pricefeed.chain.v3state import (
     read_v3_pools,
     read_v3_pools_at_once,
 )
-from pricefeed.dexes import Hop, Pool
-from pricefeed.dexes.uniswap_v2 import GET_RESERVES, UniswapV2, amount_out
 from pricefeed.errors import PricefeedError, UpstreamUnavailable
-from pricefeed.pools import Found, sort_pair
-from pricefeed.quoter import Quote, Quoter, QuoteRequest
-from pricefeed.rpc import Block
-from pricefeed.rpc.endpoint import CallError
 
 if TYPE_CHECKING:
     from pricefeed.chain.shadow import Shadow

@@ -20,11 +20,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pricefeed.auth import admin_token, sign_in_url
 from pricefeed.config import ADMIN_TOKEN_VARIABLE, ConfigError, load_settings
 from pricefeed.devchain.deploy import deploy
 from pricefeed.devchain.market import Market
 from pricefeed.devchain.node import Anvil, _die_with_parent, free_port
+from pricefeed.web.auth import admin_token, sign_in_url
 
 log = logging.getLogger(__name__)
 BLOCK_TIME = 2

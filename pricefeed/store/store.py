@@ -22,13 +22,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from pricefeed.chain.dexes import Pool
+from pricefeed.chain.quoter import Quote
+from pricefeed.chain.rpc import Block
 from pricefeed.chain.state import ChainState, Restored, state_from_json, state_to_json
-from pricefeed.dexes import Pool
 from pricefeed.errors import StoreUnavailable
 from pricefeed.model import PairKey, QuoteKey
-from pricefeed.quoter import Quote
 from pricefeed.resources import resource
-from pricefeed.rpc import Block
+from pricefeed.serving.tiers import DEFAULT_TIERS, Tier
 from pricefeed.store.schema import (
     chain_heads,
     metric_samples,
@@ -39,7 +40,6 @@ from pricefeed.store.schema import (
     server_state,
     tier_settings,
 )
-from pricefeed.tiers import DEFAULT_TIERS, Tier
 
 MIGRATIONS = resource("migrations")
 

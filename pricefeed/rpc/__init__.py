@@ -1,3 +1,0 @@
-from pricefeed.rpc.pool import Block, RpcPool
-
-__all__ = ["Block", "RpcPool"]

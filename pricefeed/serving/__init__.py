@@ -1,0 +1,1 @@
+"""The serving layer: the lookup ladder, the quote memo, demand, tiers and client quotas."""
