@@ -157,9 +157,14 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
 def background_jobs(settings: Settings, feed: Feed, sampler: Sampler) -> Background:
     """This process's background work, by priority: tiers first, charts last."""
     cache = settings.cache
+
+    async def retier() -> None:  # on the popularity of the requests up to now
+        await feed.flush()
+        await feed.ranking.retier()
+
     return Background(
         [
-            Job("retier", cache.retier_interval, 50, feed.retier, first=cache.flush_interval),
+            Job("retier", cache.retier_interval, 50, retier, first=cache.flush_interval),
             Job("prewarm", cache.retier_interval, 40, feed.prewarm, first=cache.flush_interval),
             Job("flush", cache.flush_interval, 30, feed.flush),
             Job("alerts", ALERT_EVERY, 20, sampler.alerts),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ADMIN_TOKEN
+from conftest import ADMIN_TOKEN, on_app
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -30,7 +30,7 @@ async def test_tier_settings_change_at_once_and_survive_a_restart(service, tmp_p
     form = {"refresh": 3, "ttl": 8, "staleLimit": 40, "size": 25}
     async with service(data=tmp_path) as client:
         changed = await client.put("/admin/tiers/1", json=form, headers=AUTH)
-        assert client.app.state.feed.tiers[1].ttl == 8
+        assert client.app.state.feed.ranking.tiers[1].ttl == 8
     async with service(data=tmp_path) as client:
         tiers = (await client.get("/admin/tiers", headers=AUTH)).json()
     assert changed.status_code == 200
@@ -70,3 +70,15 @@ async def test_pairs_are_listed_with_tier_popularity_and_last_quote(service):
     assert top["popularity"] > 2.9 and top["lastPrice"] and top["ageMs"] >= 0
     assert [p["pair"] for p in searched["pairs"]] == ["LINK/USDC"]
     assert bad_sort.status_code == 400
+
+
+async def test_listing_pairs_writes_nothing(service):
+    """A GET reads: the counts not flushed yet are added in memory, not written to show them."""
+    async with service(cache={"flush_interval": 3600.0}) as client:
+        for _ in range(3):
+            await client.get("/price/devchain/WETH/USDC")
+        listing = (await client.get("/admin/pairs", headers=AUTH)).json()
+        stored = await on_app(client, client.app.state.store.pairs)
+    assert [(p["pair"], p["hits"] + p["misses"]) for p in listing["pairs"]] == [("WETH/USDC", 3)]
+    # the row the quote made has no counts yet: they wait in memory for the next flush
+    assert [(r["hits"], r["stale"], r["misses"]) for r in stored] == [(0, 0, 0)]

@@ -45,7 +45,7 @@ async def test_a_malformed_request_is_a_clear_client_error(service, path, status
 )
 async def test_out_of_range_admin_numbers_are_refused(service, form, field, says):
     async with service() as client:
-        before = client.app.state.feed.tiers[2]
+        before = client.app.state.feed.ranking.tiers[2]
         answer = await client.put(
             "/admin/tiers/2",
             content=form,
@@ -53,7 +53,7 @@ async def test_out_of_range_admin_numbers_are_refused(service, form, field, says
         )
 
         assert 400 <= answer.status_code < 500, answer.text
-        assert client.app.state.feed.tiers[2] == before  # nothing lost, nothing half-saved
+        assert client.app.state.feed.ranking.tiers[2] == before  # nothing lost, nothing half-saved
     if answer.status_code == 422:
         assert f"{field}: " in answer.json()["error"]["message"]
         assert says in answer.json()["error"]["message"]

@@ -31,7 +31,7 @@ async def test_pruning_forgets_what_nobody_asks_for_and_keeps_the_rest(service):
         feed = client.app.state.feed
         await client.get("/price/devchain/WETH/USDC")  # asked once, long ago
         await client.get("/price/devchain/WBTC/USDC")
-        await feed.pin("devchain", "WBTC", "USDC", 1)  # ...but pinned
+        await feed.ranking.pin("devchain", "WBTC", "USDC", 1)  # ...but pinned
         await on_app(client, feed.flush)
         client.clock.advance(1.5 * DAY)
         await client.get("/price/devchain/USDC/WETH")  # asked lately
@@ -67,7 +67,7 @@ async def test_beyond_the_count_cap_the_least_recently_asked_quotes_go(service):
 async def test_only_the_latest_amounts_of_a_pair_are_kept_refreshed(service):
     async with service(cache={"amounts_per_pair": 2}) as client:
         feed, store = client.app.state.feed, client.app.state.store
-        await feed.pin("devchain", "WETH", "USDC", 1)
+        await feed.ranking.pin("devchain", "WETH", "USDC", 1)
         for amount in ("1", "2", "3", "4"):
             await client.get(f"/price/devchain/WETH/USDC?amount={amount}")
             client.clock.advance(1)

@@ -33,7 +33,7 @@ async def test_behind_a_slow_rpc_cached_pairs_answer_and_refresh_in_one_call(ser
 
         feed = client.app.state.feed
         for a, b in PAIRS:  # tier 1: refreshed every 5 s, fresh for 10 s
-            await on_app(client, feed.pin, "devchain", a, b, 1)
+            await on_app(client, feed.ranking.pin, "devchain", a, b, 1)
         client.clock.advance(6)
         await on_app(client, feed.flush)  # what was requested reaches the store, as every second
         slow.reset_counts()

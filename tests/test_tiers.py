@@ -56,7 +56,7 @@ async def one_pair_per_tier(client) -> None:
     for tier in SMALL.values():
         await on_app(
             client,
-            client.app.state.feed.save_tier,
+            client.app.state.feed.ranking.save_tier,
             msgspec.structs.replace(tier, size=tier.size and 1),
         )
 
@@ -68,7 +68,7 @@ async def test_re_ranking_promotes_the_popular_and_demotes_the_faded(service):
         for pair, times in [("WETH/USDC", 6), ("WBTC/USDC", 3), ("DAI/USDC", 1), ("LINK/USDC", 1)]:
             for _ in range(times):
                 await client.get(f"/price/devchain/{pair}")
-        await on_app(client, feed.retier)
+        await on_app(client, retier, feed)
         first = {
             p: (await client.get(f"/price/devchain/{p}")).json()["tier"]
             for p in ("WETH/USDC", "WBTC/USDC")
@@ -76,7 +76,7 @@ async def test_re_ranking_promotes_the_popular_and_demotes_the_faded(service):
 
         for _ in range(20):  # UNI/WETH overtakes both
             await client.get("/price/devchain/UNI/WETH")
-        await on_app(client, feed.retier)
+        await on_app(client, retier, feed)
         second = {
             p: (await client.get(f"/price/devchain/{p}")).json()["tier"]
             for p in ("UNI/WETH", "WETH/USDC", "WBTC/USDC")
@@ -97,7 +97,7 @@ async def test_a_pinned_pair_keeps_its_tier_through_re_ranking(service):
         )
         for _ in range(5):
             await client.get("/price/devchain/WETH/USDC")
-        await on_app(client, client.app.state.feed.retier)
+        await on_app(client, retier, client.app.state.feed)
         link = (await client.get("/price/devchain/LINK/USDC")).json()
         await client.delete("/admin/pins/devchain/LINK/USDC", headers=auth)
         pairs = (await client.get("/admin/pairs", params={"q": "link"}, headers=auth)).json()
@@ -115,7 +115,7 @@ async def test_rising_demand_is_promoted_early_and_its_pools_loaded_before_it_is
         client.clock.advance(600)
         for _ in range(8):  # a burst: popularity 8, but rising, so ranked as 16
             await client.get("/price/devchain/WBTC/WETH")
-        await on_app(client, feed.retier)
+        await on_app(client, retier, feed)
         tiers = {
             p: (await client.get(f"/price/devchain/{p}")).json()["tier"]
             for p in ("WBTC/WETH", "DAI/USDC")
@@ -123,7 +123,7 @@ async def test_rising_demand_is_promoted_early_and_its_pools_loaded_before_it_is
 
         client.app.state.engine.held("devchain").states.evict(0)  # every pool let go
         before = feed.fetcher.upstream_quotes
-        await on_app(client, feed.retier)
+        await on_app(client, retier, feed)
         await on_app(client, feed.prewarm)
         await settle(client)
         prewarmed = feed.fetcher.upstream_quotes - before
@@ -142,9 +142,9 @@ def _key(client, a, b):
 async def test_the_top_tiers_pools_stay_held_while_the_last_tiers_are_let_go(service):
     async with service(sections={"state": {"max_pools": 6}}) as client:
         feed, engine = client.app.state.feed, client.app.state.engine
-        await on_app(client, feed.pin, "devchain", "WETH", "USDC", 1)
+        await on_app(client, feed.ranking.pin, "devchain", "WETH", "USDC", 1)
         await client.get("/price/devchain/WETH/USDC")
-        await on_app(client, feed.retier)
+        await on_app(client, retier, feed)
         for pair in ("WBTC/DAI", "LINK/USDC", "UNI/WETH", "DAI/USDC", "WBTC/USDC"):
             assert (await client.get(f"/price/devchain/{pair}")).status_code == 200
         state = engine.held("devchain")
@@ -154,3 +154,9 @@ async def test_the_top_tiers_pools_stay_held_while_the_last_tiers_are_let_go(ser
     assert kept and kept <= held  # every pool of the tier-1 pair, beyond max_pools
     assert evictions > 0  # while the others were let go
     assert answer["cache"] == "hit"
+
+
+async def retier(feed) -> dict[int, int]:
+    """What the background job does: the requests so far reach the store, then the ranking."""
+    await feed.flush()
+    return await feed.ranking.retier()

@@ -39,13 +39,11 @@ from pricefeed.serving.cache import LRU, Entry
 from pricefeed.serving.demand import DemandTracker
 from pricefeed.serving.fetcher import Fetcher
 from pricefeed.serving.quotas import Lookups, Quotas
+from pricefeed.serving.ranking import Ranking
 from pricefeed.serving.tiers import (
-    LOWEST,
     PRIORITY_ON_DEMAND,
     PRIORITY_PREWARM,
     Tier,
-    assign,
-    decayed,
 )
 from pricefeed.store import Store
 
@@ -88,11 +86,10 @@ class Feed:
         self.clock = clock
         self.quotas = quotas  # per-client limits on look-ups and RPC work; None: none
         self.l1: LRU[QuoteKey, Entry] = LRU(settings.l1_size)
-        self.tiers: dict[int, Tier] = {}
-        self.pair_tiers: dict[PairKey, int] = {}
         self.demand = DemandTracker(
             settings.half_life, settings.demand_pairs, settings.amounts_per_pair
         )
+        self.ranking = Ranking(engine, store, self.demand, settings, lambda: self.clock())
         self.fetcher = Fetcher(engine, self.remember)
         # bounded by input, not by time: LRUs, emptied further of what has expired at each flush
         self._no_route: TTLCache[QuoteKey, str] = TTLCache(
@@ -110,18 +107,12 @@ class Feed:
 
     async def start(self) -> None:
         """Load tiers, pairs and the most wanted quotes from the store: a warm restart."""
-        self.tiers = await self.store.tiers()
-        for row in await self.store.pairs():
-            key = PairKey(row["chain"], row["token_in"], row["token_out"])
-            self.pair_tiers[key] = row["tier"]
-            self.demand.load(
-                key, (row["symbol_in"], row["symbol_out"]), row["score"], row["score_at"]
-            )
+        await self.ranking.load()
         for stored in reversed(await self.store.recent_quotes(self.settings.l1_size)):
             self.l1.put(_key(stored.quote), Entry(stored.quote, stored.fetched_at))
 
     def tier(self, pair: PairKey) -> Tier:
-        return self.tiers[self.pair_tiers.get(pair, LOWEST)]
+        return self.ranking.tier(pair)
 
     async def serve(
         self,
@@ -473,46 +464,6 @@ class Feed:
             s.pair_retention,
         )
 
-    async def retier(self) -> dict[int, int]:
-        """Rank pairs by popularity (rising ones counted double) and move them between tiers."""
-        await self.flush()
-        self.tiers = await self.store.tiers()
-        now = self.clock()
-        rising = set(self.demand.rising(now))
-        rows = await self.store.pairs()
-        ranked, by_id = [], {}
-        placed: dict[PairKey, int] = {}  # built afresh: pairs pruned from the store go
-        for row in rows:
-            key = PairKey(row["chain"], row["token_in"], row["token_out"])
-            by_id[row["id"]] = key
-            if row["pinned_tier"] is not None:
-                placed[key] = row["pinned_tier"]
-                continue
-            score = decayed(row["score"], row["score_at"], now, self.settings.half_life)
-            ranked.append((score * (2.0 if key in rising else 1.0), row["id"], row["tier"]))
-        ranked.sort(key=lambda r: -r[0])
-        moves = assign(
-            [(pair_id, tier) for _, pair_id, tier in ranked], self.tiers, self.settings.hysteresis
-        )
-        await self.store.set_tiers(moves)
-        for row in rows:
-            if row["pinned_tier"] is None:
-                placed[by_id[row["id"]]] = moves.get(row["id"], row["tier"])
-        self.pair_tiers = placed
-        self._keep_top_tiers()
-        return moves
-
-    def _keep_top_tiers(self) -> None:
-        """The pools of pairs in every tier but the last are followed every block and never let
-        go; the last tier's are loaded when asked for and let go least recently priced."""
-        for chain, state in self.engine.states().items():
-            top = [
-                (k.token_in, k.token_out)
-                for k, t in self.pair_tiers.items()
-                if k.chain == chain and t < LOWEST
-            ]
-            state.keep(top)
-
     def _prewarm(self, rising: set[PairKey], now: float) -> None:
         """Load again the pools of rising pairs that are no longer held (let go as least
         recently priced), before they are asked for again."""
@@ -552,72 +503,6 @@ class Feed:
         """The background job: pre-warm the pairs rising now (see `_prewarm`)."""
         now = self.clock()
         self._prewarm(set(self.demand.rising(now)), now)
-
-    # operator actions
-
-    async def save_tier(self, tier: Tier) -> None:
-        await self.store.save_tier(tier)
-        self.tiers = await self.store.tiers()
-
-    async def pin(self, chain: str, token_in: str, token_out: str, tier: int | None) -> PairKey:
-        """Pin a pair to a tier (None unpins: the next re-ranking places it)."""
-        if tier is not None and tier not in self.tiers:
-            raise PricefeedError(f"tier must be one of {sorted(self.tiers)}, got {tier}")
-        chain_, request = await self.engine.request(chain, token_in, token_out)
-        key = PairKey(chain_.name, request.token_in.address, request.token_out.address)
-        await self.store.pin(key, (request.token_in.symbol, request.token_out.symbol), tier)
-        if tier is not None:
-            self.pair_tiers[key] = tier
-            self._keep_top_tiers()
-        return key
-
-    async def pairs_view(
-        self, search: str = "", sort: str = "popularity", limit: int = 50, offset: int = 0
-    ) -> dict:
-        """Pairs for operators: tier, pin, popularity, hits/misses, last price and its age."""
-        await self.flush()
-        now = self.clock()
-        latest = await self.store.latest_quotes()
-        rows = []
-        for p in await self.store.pairs():
-            last = latest.get(p["id"])
-            name = f"{p['symbol_in']}/{p['symbol_out']}"
-            if search and search.lower() not in f"{p['chain']} {name}".lower():
-                continue
-            rows.append(
-                {
-                    "chain": p["chain"],
-                    "pair": name,
-                    "tokenIn": p["token_in"],
-                    "tokenOut": p["token_out"],
-                    "tier": p["tier"],
-                    "pinned": p["pinned_tier"] is not None,
-                    "popularity": round(
-                        decayed(p["score"], p["score_at"], now, self.settings.half_life), 3
-                    ),
-                    "hits": p["hits"] + p["stale"],
-                    "misses": p["misses"],
-                    "lastPrice": last.quote.price if last else None,
-                    "lastAmount": f"{last.quote.amount_in} {p['symbol_in']}" if last else None,
-                    "ageMs": int((now - last.fetched_at) * 1000) if last else None,
-                }
-            )
-        keys = {
-            "popularity": lambda r: -r["popularity"],
-            "tier": lambda r: (r["tier"], -r["popularity"]),
-            "pair": lambda r: (r["chain"], r["pair"]),
-            "age": lambda r: r["ageMs"] if r["ageMs"] is not None else float("inf"),
-            "hits": lambda r: -r["hits"],
-        }
-        if sort not in keys:
-            raise PricefeedError(f"sort must be one of {', '.join(keys)}, got {sort!r}")
-        rows.sort(key=keys[sort])
-        return {
-            "total": len(rows),
-            "offset": offset,
-            "limit": limit,
-            "pairs": rows[offset : offset + limit],
-        }
 
     async def close(self) -> None:
         for task in list(self._background):

@@ -18,6 +18,7 @@ from pricefeed.serving.tiers import Tier, validate
 from pricefeed.web import examples as ex
 from pricefeed.web.api import ADMIN_ERRORS, ADMIN_SECURITY, Chain, TokenIn, TokenOut
 from pricefeed.web.auth import Auth
+from pricefeed.web.status import pairs_view
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def tier_json(t: Tier) -> dict:
 )
 async def list_tiers(request: Request) -> list[dict]:
     feed: Feed = request.app.state.feed
-    return [tier_json(t) for _, t in sorted(feed.tiers.items())]
+    return [tier_json(t) for _, t in sorted(feed.ranking.tiers.items())]
 
 
 @put(
@@ -96,7 +97,7 @@ async def update_tier(
     new, errors = validate(tier, data.refresh, data.ttl, data.stale_limit, data.size)
     if new is None:
         raise TierInvalid("; ".join(f"{k}: {v}" for k, v in errors.items()))
-    await feed.save_tier(new)
+    await feed.ranking.save_tier(new)
     return tier_json(new)
 
 
@@ -110,7 +111,7 @@ async def update_tier(
 )
 async def pin(request: Request, data: Annotated[Pin, Body(examples=ex.example(ex.PIN))]) -> dict:
     feed: Feed = request.app.state.feed
-    chain, token_in, token_out = await feed.pin(
+    chain, token_in, token_out = await feed.ranking.pin(
         data.chain, data.token_in, data.token_out, data.tier
     )
     return {"chain": chain, "tokenIn": token_in, "tokenOut": token_out, "pinnedTier": data.tier}
@@ -126,7 +127,7 @@ async def pin(request: Request, data: Annotated[Pin, Body(examples=ex.example(ex
 )
 async def unpin(request: Request, chain: Chain, token_in: TokenIn, token_out: TokenOut) -> dict:
     feed: Feed = request.app.state.feed
-    chain, token_in, token_out = await feed.pin(chain, token_in, token_out, None)
+    chain, token_in, token_out = await feed.ranking.pin(chain, token_in, token_out, None)
     return {"chain": chain, "tokenIn": token_in, "tokenOut": token_out, "pinnedTier": None}
 
 
@@ -149,4 +150,4 @@ async def list_pairs(
     offset: Annotated[int, Parameter(ge=0)] = 0,
 ) -> dict:
     feed: Feed = request.app.state.feed
-    return await feed.pairs_view(q, sort, limit, offset)
+    return await pairs_view(feed, q, sort, limit, offset)

@@ -31,7 +31,7 @@ from pricefeed.serving.feed import Feed
 from pricefeed.serving.tiers import validate
 from pricefeed.web.auth import Auth, TooManyAttempts
 from pricefeed.web.charts import overview_charts, price_chart
-from pricefeed.web.status import Services, metrics_json, rpc_view, state_view
+from pricefeed.web.status import Services, metrics_json, pairs_view, rpc_view, state_view
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
@@ -203,10 +203,10 @@ async def overview_chart_data(request: Request) -> Template:
 async def _pairs_context(request: Request, q: str, sort: str, page_no: int) -> dict:
     feed: Feed = request.app.state.feed
     try:
-        listing = await feed.pairs_view(q, sort, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+        listing = await pairs_view(feed, q, sort, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
     except PricefeedError:
         sort = "popularity"
-        listing = await feed.pairs_view(q, sort, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+        listing = await pairs_view(feed, q, sort, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
     pages = max(1, math.ceil(listing["total"] / PAGE_SIZE))
     return {
         "listing": listing,
@@ -286,7 +286,7 @@ def _tiers_context(request: Request, **extra: Any) -> dict:
     feed: Feed = request.app.state.feed
     forms = {
         n: {"values": _tier_values(t), "errors": {}, "saved": False}
-        for n, t in sorted(feed.tiers.items())
+        for n, t in sorted(feed.ranking.tiers.items())
     }
     return {"forms": forms, "pin": {"values": {}, "errors": {}, "saved": ""}} | extra
 
@@ -309,7 +309,7 @@ async def tiers(request: Request, saved: FromQuery[int | None] = None) -> Templa
     if saved in context["forms"]:
         context["forms"][saved]["saved"] = True
     context["pins"] = [
-        p for p in (await request.app.state.feed.pairs_view(limit=500))["pairs"] if p["pinned"]
+        p for p in (await pairs_view(request.app.state.feed, limit=500))["pairs"] if p["pinned"]
     ]
     return page(request, "tiers.html", **context)
 
@@ -325,7 +325,7 @@ async def save_tier(request: Request, tier: FromPath[int], data: Form) -> Respon
     values = {k: data.get(k, "").strip() for k in ("refresh", "ttl", "stale_limit", "size")}
     new, errors = validate(tier, **values)
     if new is not None:
-        await feed.save_tier(new)
+        await feed.ranking.save_tier(new)
     htmx = bool(request.headers.get("hx-request"))
     if new is not None and not htmx:
         return Redirect(f"/dashboard/tiers?saved={tier}", status_code=303)
@@ -357,13 +357,13 @@ async def save_pin(request: Request, data: Form) -> Response:
             errors["tier"] = "choose a tier"
     if not errors:
         try:
-            await feed.pin(values["chain"], values["token_in"], values["token_out"], tier)
+            await feed.ranking.pin(values["chain"], values["token_in"], values["token_out"], tier)
         except PricefeedError as e:
             field = {"unknown_chain": "chain", "bad_address": "token_in"}.get(e.code, "token_in")
             errors[field] = e.message
     if not errors and not request.headers.get("hx-request"):
         return Redirect("/dashboard/tiers", status_code=303)
-    pins = [p for p in (await feed.pairs_view(limit=500))["pairs"] if p["pinned"]]
+    pins = [p for p in (await pairs_view(feed, limit=500))["pairs"] if p["pinned"]]
     saved = "" if errors else ("pinned" if tier else "unpinned")
     context = {"pin": {"values": values, "errors": errors, "saved": saved}, "pins": pins}
     if request.headers.get("hx-request"):

@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from pricefeed.chain.engine import QuoteEngine
 from pricefeed.chain.follower import Followers
 from pricefeed.chain.rpc.budget import PRIORITIES, Budget
+from pricefeed.errors import PricefeedError
 from pricefeed.jobs.background import Background
 from pricefeed.jobs.queue import RefreshQueue
 from pricefeed.metrics import WINDOW, Metrics, percentiles, recent
+from pricefeed.model import PairKey
 from pricefeed.serving.feed import Feed
+from pricefeed.serving.tiers import decayed
 from pricefeed.store import Store
 from pricefeed.web.alerts import Alerts
 
@@ -150,7 +153,7 @@ def background_view(background: Background | None) -> dict:
 def tiers_view(metrics: Metrics, feed: Feed, now: float) -> dict:
     out = {}
     window = [(tier, cache) for at, tier, cache in metrics.served_log if now - at <= WINDOW]
-    for number, tier in sorted(feed.tiers.items()):
+    for number, tier in sorted(feed.ranking.tiers.items()):
         counts = Counter(cache for t, cache in window if t == number)
         total = sum(counts.values())
         ages = recent(metrics.ages[number], now)
@@ -169,7 +172,7 @@ def tiers_view(metrics: Metrics, feed: Feed, now: float) -> dict:
                 "staleLimit": tier.stale_limit,
                 "size": tier.size,
             },
-            "pairs": sum(1 for t in feed.pair_tiers.values() if t == number),
+            "pairs": sum(1 for t in feed.ranking.pair_tiers.values() if t == number),
         }
     return out
 
@@ -307,3 +310,62 @@ class Sampler:
         if previous[0] is None or previous[1] is None or now <= previous[1]:
             return 0.0
         return round((total - previous[0]) * 60 / (now - previous[1]), 3)
+
+
+PAIR_ORDERS = {
+    "popularity": lambda r: -r["popularity"],
+    "tier": lambda r: (r["tier"], -r["popularity"]),
+    "pair": lambda r: (r["chain"], r["pair"]),
+    "age": lambda r: r["ageMs"] if r["ageMs"] is not None else float("inf"),
+    "hits": lambda r: -r["hits"],
+}
+
+
+async def pairs_view(
+    feed: Feed, search: str = "", sort: str = "popularity", limit: int = 50, offset: int = 0
+) -> dict:
+    """Pairs for operators: tier, pin, popularity, hits/misses, last price and its age. Reads
+    only: the store's rows with what this process counted since its last flush added on."""
+    if sort not in PAIR_ORDERS:
+        raise PricefeedError(f"sort must be one of {', '.join(PAIR_ORDERS)}, got {sort!r}")
+    now = feed.clock()
+    latest = await feed.store.latest_quotes()
+    stored = {
+        PairKey(p["chain"], p["token_in"], p["token_out"]): p for p in await feed.store.pairs()
+    }
+    counted = dict(feed.demand.pairs.items())
+    rows = []
+    for key in stored.keys() | counted.keys():
+        row, pending = stored.get(key), counted.get(key)
+        symbols = (row["symbol_in"], row["symbol_out"]) if row else pending.symbols
+        name = f"{symbols[0]}/{symbols[1]}"
+        if search and search.lower() not in f"{key.chain} {name}".lower():
+            continue
+        last = latest.get(row["id"]) if row else None
+        score, score_at = (pending.score, pending.score_at) if pending else (0.0, now)
+        if pending is None or (row and row["score_at"] > pending.score_at):
+            score, score_at = row["score"], row["score_at"]
+        rows.append(
+            {
+                "chain": key.chain,
+                "pair": name,
+                "tokenIn": key.token_in,
+                "tokenOut": key.token_out,
+                "tier": feed.tier(key).tier,
+                "pinned": bool(row) and row["pinned_tier"] is not None,
+                "popularity": round(decayed(score, score_at, now, feed.settings.half_life), 3),
+                "hits": (row["hits"] + row["stale"] if row else 0)
+                + (pending.hits + pending.stale if pending else 0),
+                "misses": (row["misses"] if row else 0) + (pending.misses if pending else 0),
+                "lastPrice": last.quote.price if last else None,
+                "lastAmount": f"{last.quote.amount_in} {symbols[0]}" if last else None,
+                "ageMs": int((now - last.fetched_at) * 1000) if last else None,
+            }
+        )
+    rows.sort(key=PAIR_ORDERS[sort])
+    return {
+        "total": len(rows),
+        "offset": offset,
+        "limit": limit,
+        "pairs": rows[offset : offset + limit],
+    }
