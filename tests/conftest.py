@@ -29,6 +29,7 @@ from pricefeed.devchain.build import ensure_contracts, uniswap_artifact
 from pricefeed.devchain.deploy import DEADLINE, Deployment, deploy
 from pricefeed.devchain.node import Anvil, free_port
 from pricefeed.devchain.rpcproxy import RpcProxy
+from pricefeed.devchain.service import NotReady, files_env, wait_ready
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 ADMIN_TOKEN = "test-admin-token-0123456789abcdefghijklmnop"  # 32+ characters, as start-up asks
@@ -209,9 +210,7 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         environment = {
             **os.environ,
-            "PRICEFEED_CONFIG": str(self.config),
-            "PRICEFEED__DATABASE__URL": f'"sqlite+aiosqlite:///{self.data}/pricefeed.db"',
-            "PRICEFEED__QUEUE__PATH": f'"{self.data}/queue.db"',
+            **files_env(self.data, self.config),
             **self.env,
         }
         args = [PRICEFEED, self.command] + (
@@ -226,17 +225,10 @@ class ServiceProcess:
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/health/ready", timeout=5) as resp:
-                    if json.loads(resp.read())["status"] == "ok":
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.command} did not become ready: {self.log()[-2000:]}")
-            time.sleep(0.1)
+        try:
+            wait_ready(self.url, self.proc, timeout)
+        except NotReady as e:
+            raise AssertionError(f"{self.command}: {e}: {self.log()[-2000:]}") from None
 
     def get(self, path: str) -> dict:
         with urllib.request.urlopen(self.url + path, timeout=30) as resp:

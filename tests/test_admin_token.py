@@ -14,6 +14,8 @@ import pytest
 from conftest import ADMIN_TOKEN, PRICEFEED, ServiceProcess
 from playwright.sync_api import expect
 
+from pricefeed.devchain.service import files_env
+
 
 @pytest.fixture
 def server(config_file, tmp_path):
@@ -32,8 +34,7 @@ def logged_link(server: ServiceProcess) -> str:
 def pricefeed_token(server: ServiceProcess, *args: str) -> str:
     env = {
         **os.environ,
-        "PRICEFEED_CONFIG": str(server.config),
-        "PRICEFEED__DATABASE__URL": f'"sqlite+aiosqlite:///{server.data}/pricefeed.db"',
+        **files_env(server.data, server.config),
         "PRICEFEED_ADMIN_TOKEN": "",
     }
     done = subprocess.run(

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from oracle import Oracle
 
 from pricefeed.devchain.node import free_port
+from pricefeed.devchain.service import wait_ready
 
 ROOT = Path(__file__).parent.parent
 PRICEFEED = str(Path(sys.executable).with_name("pricefeed"))
@@ -95,7 +95,7 @@ def test_run_serves_health(config_file):
         stderr=subprocess.DEVNULL,
     )
     try:
-        body = _get_when_up(f"http://127.0.0.1:{port}/health")
+        body = _get_when_up(f"http://127.0.0.1:{port}/health", server)
         assert body["status"] == "ok"
         assert body["chains"]["devchain"]["chainId"] == 31337
     finally:
@@ -103,16 +103,11 @@ def test_run_serves_health(config_file):
         server.wait(10)
 
 
-def _get_when_up(url: str, timeout: float = 20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                return json.loads(resp.read())
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+def _get_when_up(url: str, process: subprocess.Popen) -> dict:
+    base, path = url.rsplit("/", 1)
+    wait_ready(base, process, path="/" + path)
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
 
 
 def test_quote_from_state_finds_v2_then_v3_where_the_onchain_quoters_cannot(config_file, devchain):

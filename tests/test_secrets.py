@@ -16,6 +16,7 @@ from litestar.middleware.session.client_side import ClientSideSessionBackend, Co
 
 from pricefeed.app import create_app
 from pricefeed.config import ConfigError, load_settings
+from pricefeed.devchain.service import files_env
 
 
 def set_cookies(*answers) -> list[tuple[str, str]]:
@@ -79,8 +80,7 @@ def test_a_weak_admin_token_refuses_start_up(config_file, token):
 
 
 def test_pricefeed_run_says_why_it_refuses_a_weak_token(config_file, tmp_path):
-    env = {**os.environ, "PRICEFEED_CONFIG": str(config_file), "PRICEFEED_ADMIN_TOKEN": "short"}
-    env["PRICEFEED__DATABASE__URL"] = f'"sqlite+aiosqlite:///{tmp_path}/pricefeed.db"'
+    env = {**os.environ, **files_env(tmp_path, config_file), "PRICEFEED_ADMIN_TOKEN": "short"}
     done = subprocess.run(
         [PRICEFEED, "run", "--port", "0"], cwd=ROOT, env=env, capture_output=True, timeout=60
     )

@@ -7,13 +7,13 @@ import os
 import signal
 import stat
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 from conftest import ROOT
 
 from pricefeed.devchain.node import free_port
+from pricefeed.devchain.service import files_env, wait_ready
 
 UV = str(ROOT / ".tools" / "bin" / "uv")
 
@@ -31,14 +31,8 @@ def status_of(url: str) -> int:
 
 
 def wait_until_live(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> int:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return status_of(url + "/health/live")
-        except OSError:
-            assert proc.poll() is None, "pricefeed run exited"
-            assert time.monotonic() < deadline, "pricefeed run did not answer"
-            time.sleep(0.2)
+    wait_ready(url, proc, timeout, path="/health/live")
+    return status_of(url + "/health/live")
 
 
 def test_the_installed_wheel_serves_from_any_directory(tmp_path):
@@ -102,8 +96,7 @@ def test_the_checkouts_app_py_is_an_asgi_entry(config_file, tmp_path):
     env = {
         **os.environ,
         "PRICEFEED_CONFIG": str(config_file),
-        "PRICEFEED__DATABASE__URL": f'"sqlite+aiosqlite:///{tmp_path}/pricefeed.db"',
-        "PRICEFEED__QUEUE__PATH": f'"{tmp_path}/queue.db"',
+        **files_env(tmp_path),
     }
     port = free_port()
     uvicorn = ROOT / ".venv" / "bin" / "uvicorn"

@@ -8,15 +8,13 @@ import signal
 import statistics
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
 
 from pricefeed.devchain.build import ensure_contracts, uniswap_artifact
 from pricefeed.devchain.deploy import DEADLINE, Deployment
 from pricefeed.devchain.node import _die_with_parent, free_port
+from pricefeed.devchain.service import files_env, wait_ready
 from pricefeed.metrics import percentiles
 
 
@@ -67,9 +65,7 @@ def service(config: Path, data: Path, command: list[str] | None = None, **env: s
     command = [a.replace("{port}", str(port)) for a in command] if command else None
     environment = {
         **os.environ,
-        "PRICEFEED_CONFIG": str(config),
-        "PRICEFEED__DATABASE__URL": f'"sqlite+aiosqlite:///{data}/pricefeed.db"',
-        "PRICEFEED__QUEUE__PATH": f'"{data}/queue.db"',
+        **files_env(data, config),
         "PRICEFEED__SERVER__RATE_LIMIT": "0",  # the load generator is one client
         **env,
     }
@@ -84,7 +80,7 @@ def service(config: Path, data: Path, command: list[str] | None = None, **env: s
     (data / "server.pid").write_text(str(server.pid))  # for figures read from /proc
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(base)
+        wait_ready(base, server)
         yield base, log
     finally:
         server.send_signal(signal.SIGTERM)
@@ -119,18 +115,6 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-
-def wait_ready(base: str, timeout: float = 60.0, path: str = "/health/ready") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + path).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the server did not become ready")
 
 
 def summary(seconds: list[float]) -> dict:

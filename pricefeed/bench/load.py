@@ -24,11 +24,12 @@ import httpx
 
 from pricefeed.bench.client import Record
 from pricefeed.bench.generator import Generators
-from pricefeed.bench.harness import cpu_seconds, server_process, service, summary, wait_ready
+from pricefeed.bench.harness import cpu_seconds, server_process, service, summary
 from pricefeed.bench.report import chart, difference, window
 from pricefeed.bench.schedule import Ask, directed_pairs, zipf_schedule
 from pricefeed.bench.world import World
 from pricefeed.devchain.node import free_port
+from pricefeed.devchain.service import wait_ready
 
 REQUEST_TIMEOUT = 65.0  # seconds; the service's own fetch deadline is 60
 

@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pricefeed.bench.harness import server_process, wait_ready
+from pricefeed.bench.harness import server_process
 from pricefeed.bench.minimal import save_response
 from pricefeed.devchain.node import free_port
+from pricefeed.devchain.service import wait_ready
 
 WRK_MISSING = "wrk is not installed (`apt-get install -y wrk`); using the Python load loop"
 

@@ -6,7 +6,6 @@ child dies. Its files live in one directory (var/demo), never the user's ./price
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -24,6 +23,7 @@ from pricefeed.config import ADMIN_TOKEN_VARIABLE, ConfigError, load_settings
 from pricefeed.devchain.deploy import deploy
 from pricefeed.devchain.market import Market
 from pricefeed.devchain.node import Anvil, _die_with_parent, free_port
+from pricefeed.devchain.service import NotReady, files_env, wait_ready
 from pricefeed.web.auth import admin_token, sign_in_url
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,7 @@ class Demo:
         return {
             **os.environ,
             "PRICEFEED_CONFIG": str(self.config),
-            "PRICEFEED__DATABASE__URL": json.dumps(f"sqlite+aiosqlite:///{self.home}/pricefeed.db"),
-            "PRICEFEED__QUEUE__PATH": json.dumps(str(self.home / "queue.db")),
+            **files_env(self.home),
         }
 
     def fresh(self) -> None:
@@ -129,18 +128,10 @@ def _trade(deployment, stop: threading.Event) -> None:
 
 
 def _wait_ready(url: str, service: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if service.poll() is not None:
-            raise DemoError("the service exited while starting; see service.log")
-        try:
-            with urllib.request.urlopen(url + "/health/ready", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise DemoError(f"the service did not become ready within {timeout:.0f} s")
+    try:
+        wait_ready(url, service, timeout)
+    except NotReady as e:
+        raise DemoError(f"{e}; see service.log") from None
 
 
 def _warm(url: str) -> None:
