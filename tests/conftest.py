@@ -32,6 +32,7 @@ from pricefeed.devchain.rpcproxy import RpcProxy
 from pricefeed.devchain.service import NotReady, files_env, wait_ready
 
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
+LONG = os.environ.get("PRICEFEED_LONG_FAULTS") == "1"  # the fault scenarios, longer and more
 ADMIN_TOKEN = "test-admin-token-0123456789abcdefghijklmnop"  # 32+ characters, as start-up asks
 CHROMIUM_FLAGS = [
     "--headless",
