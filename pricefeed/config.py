@@ -297,6 +297,14 @@ class StateSettings(_Section):
             gt=0,
         ),
     ] = 5.0
+    logs_retry: Annotated[
+        float,
+        doc(
+            "seconds after a provider refused eth_getLogs before it is asked again (a failover "
+            "or an upgraded node may have it)",
+            gt=0,
+        ),
+    ] = 600.0
     check_interval: Annotated[
         float, doc("seconds between consistency checks of followed pools", gt=0)
     ] = 60.0

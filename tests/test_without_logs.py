@@ -40,3 +40,35 @@ async def test_without_eth_getlogs_pools_are_read_again_and_quotes_stay_exact(
     assert (state["withoutLogs"], state["reorgs"]) == (True, 0)
     assert upstream.methods["eth_getLogs"] == 1  # asked once: then pools are read instead
     assert endpoint.state == "closed" and endpoint.failures == 0
+
+
+async def test_logs_are_asked_for_again_and_used_once_the_provider_has_them(
+    service, proxy, devchain, oracle
+):
+    upstream = proxy()
+    upstream.faults.no_logs = True
+    market = Market(devchain, seed=12)
+    fund(market.w3, devchain, market.trader)
+    state = {"reread_interval": 0.5, "logs_retry": 1.0}
+    async with service([upstream.url], sections={"state": state}) as client:
+        await client.get(PRICE)
+        follower = client.app.state.engine.followers()["devchain"]
+        for _ in range(100):  # new blocks: logs are asked for, refused, pools read instead
+            if follower.without_logs:
+                break
+            market.swap()
+            await asyncio.sleep(0.2)
+        refused = follower.without_logs
+        upstream.faults.no_logs = False  # an upgraded node, or a failover
+        for _ in range(100):
+            if not follower.without_logs and follower.logs > 0:
+                break
+            market.swap()
+            await asyncio.sleep(0.2)
+        after = (await client.get(PRICE)).json()
+
+    assert refused
+    assert not follower.without_logs and follower.logs > 0  # following by logs again
+    assert upstream.methods["eth_getLogs"] >= 2  # the refusal, then the retry that worked
+    raw = int(after["amountInRaw"])
+    assert int(after["amountOutRaw"]) == oracle.best("WETH", "USDC", raw, after["blockNumber"])

@@ -71,7 +71,11 @@ class QuoteEngine:
             )
             state.on_quotes = state.shadow.consider
             follower = Follower(
-                state, s.check_interval, s.check_sample, reread_interval=s.reread_interval
+                state,
+                s.check_interval,
+                s.check_sample,
+                reread_interval=s.reread_interval,
+                logs_retry=s.logs_retry,
             )
             state.catch_up = follower.step
             self._states[chain.name] = state

@@ -45,6 +45,7 @@ class Follower:
         check_sample: int = 4,
         persist: Callable[[ChainState], Awaitable[None]] | None = None,
         reread_interval: float = 5.0,
+        logs_retry: float = 600.0,
     ):
         self.state = state
         self.rpc = state.quoter.rpc
@@ -58,6 +59,8 @@ class Follower:
         self.checks = self.disagreements = 0
         self.reread_interval = reread_interval  # without eth_getLogs: seconds between reads
         self.without_logs = False  # the provider has no eth_getLogs: pools are read instead
+        self.logs_retry = logs_retry  # ...until this many seconds later, when logs are tried again
+        self._refused_at = -1e18
         self.rereads = 0
         self._read_at = -1e18
         self.last_error = ""
@@ -145,7 +148,7 @@ class Follower:
         if head.number <= held.number or (head.number == held.number + 1 and parent != held.hash):
             await self._read_again(head)
             return 0
-        if self.without_logs:
+        if self.without_logs and time.monotonic() - self._refused_at < self.logs_retry:
             return await self._read_when_due(head)
         try:
             # after skipped blocks, the held block is read again beside the logs, not before
@@ -160,14 +163,20 @@ class Follower:
                 self._forked(head, held),
             )
         except Unsupported as e:
-            log.warning(
-                "%s: no eth_getLogs here (%s); held pools are read again every %g s instead",
-                s.name,
-                e,
-                self.reread_interval,
-            )
-            self.without_logs = True
+            if not self.without_logs:
+                log.warning(
+                    "%s: no eth_getLogs here (%s); held pools are read again every %g s "
+                    "instead, and logs asked for again every %g s",
+                    s.name,
+                    e,
+                    self.reread_interval,
+                    self.logs_retry,
+                )
+            self.without_logs, self._refused_at = True, time.monotonic()
             return await self._read_when_due(head)
+        if self.without_logs:
+            log.info("%s: eth_getLogs answers again: following by logs", s.name)
+            self.without_logs = False
         if forked or any(
             int(g["blockNumber"], 16) == head.number and g["blockHash"] != head.hash for g in logs
         ):
