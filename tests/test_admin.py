@@ -82,3 +82,16 @@ async def test_listing_pairs_writes_nothing(service):
     assert [(p["pair"], p["hits"] + p["misses"]) for p in listing["pairs"]] == [("WETH/USDC", 3)]
     # the row the quote made has no counts yet: they wait in memory for the next flush
     assert [(r["hits"], r["stale"], r["misses"]) for r in stored] == [(0, 0, 0)]
+
+
+async def test_a_followed_pair_is_listed_as_its_state_is_now(service):
+    """Its pools are followed every block: its listed price and age are the held state's, not
+    those of the quote last stored (which ages while nobody asks)."""
+    async with service() as client:
+        await client.get("/price/devchain/WETH/USDC")
+        client.clock.advance(300)  # the stored quote is 5 minutes old...
+        await on_app(client, client.app.state.engine.followers()["devchain"].step)  # ...the state
+        listing = (await client.get("/admin/pairs", headers=AUTH)).json()
+    (pair,) = listing["pairs"]
+    assert pair["ageMs"] < 300_000
+    assert pair["lastPrice"]

@@ -12,6 +12,9 @@ import pytest
 from conftest import ADMIN_TOKEN, ARTIFACTS, ServiceProcess
 from playwright.sync_api import Page, expect
 
+# one worker for the whole module: its tests share one server and build on its history
+pytestmark = pytest.mark.xdist_group("dashboard_browser")
+
 SECRET = ADMIN_TOKEN
 SHOTS = ARTIFACTS / "screenshots"
 PAIRS = ["WETH/USDC", "WBTC/USDC", "DAI/USDC", "LINK/USDC", "UNI/WETH"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from pricefeed.chain.engine import QuoteEngine
 from pricefeed.chain.follower import Followers
+from pricefeed.chain.quoter import Quote, QuoteRequest
 from pricefeed.chain.rpc.budget import PRIORITIES, Budget
 from pricefeed.errors import PricefeedError
 from pricefeed.jobs.background import Background
@@ -342,6 +343,9 @@ async def pairs_view(
         if search and search.lower() not in f"{key.chain} {name}".lower():
             continue
         last = latest.get(row["id"]) if row else None
+        price, fetched_at = (last.quote.price, last.fetched_at) if last else (None, None)
+        if last and (live := _from_held_state(feed, last.quote)):
+            price, fetched_at = live  # followed every block: as the state is now, not as stored
         score, score_at = (pending.score, pending.score_at) if pending else (0.0, now)
         if pending is None or (row and row["score_at"] > pending.score_at):
             score, score_at = row["score"], row["score_at"]
@@ -357,9 +361,9 @@ async def pairs_view(
                 "hits": (row["hits"] + row["stale"] if row else 0)
                 + (pending.hits + pending.stale if pending else 0),
                 "misses": (row["misses"] if row else 0) + (pending.misses if pending else 0),
-                "lastPrice": last.quote.price if last else None,
+                "lastPrice": price,
                 "lastAmount": f"{last.quote.amount_in} {symbols[0]}" if last else None,
-                "ageMs": int((now - last.fetched_at) * 1000) if last else None,
+                "ageMs": int((now - fetched_at) * 1000) if fetched_at is not None else None,
             }
         )
     rows.sort(key=PAIR_ORDERS[sort])
@@ -369,3 +373,13 @@ async def pairs_view(
         "limit": limit,
         "pairs": rows[offset : offset + limit],
     }
+
+
+def _from_held_state(feed: Feed, quote: Quote) -> tuple[str, float] | None:
+    """The price of the stored quote's amount from the held state, and when that state was
+    last seen at the head; None where the pair's pools are not held (no I/O either way)."""
+    state = feed.engine.held(quote.chain)
+    if state is None or state.head is None:
+        return None
+    answer = state.quote_held(QuoteRequest(quote.token_in, quote.token_out, quote.amount_in_raw))
+    return (answer.price, state.confirmed_at) if isinstance(answer, Quote) else None
