@@ -132,7 +132,7 @@ class Follower:
         """Move the state to the head; returns the logs applied."""
         with spending(FOLLOW):  # also when a look-up asks for it (to catch up)
             raw = await self.rpc.request("eth_getBlockByNumber", ["latest", False])
-        head = Block(int(raw["number"], 16), raw["hash"])
+        head = Block.of(raw)
         async with self.state.states.lock:
             self.steps += 1
             return await self._advance(head, raw["parentHash"])

@@ -416,8 +416,7 @@ class ChainState:
         return len(self.states.pools)
 
     async def _latest(self) -> Block:
-        raw = await self.quoter.rpc.request("eth_getBlockByNumber", ["latest", False])
-        return Block(int(raw["number"], 16), raw["hash"])
+        return Block.of(await self.quoter.rpc.request("eth_getBlockByNumber", ["latest", False]))
 
     async def load(
         self, pools: list[Pool], head: Block | None = None, batch: frozenset[str] = frozenset()

@@ -23,6 +23,11 @@ class Block:
     number: int
     hash: str
 
+    @classmethod
+    def of(cls, raw: dict) -> Block:
+        """A block as eth_getBlockByNumber answers it (hex number)."""
+        return cls(int(raw["number"], 16), raw["hash"])
+
 
 class _RoundFailed(Exception):
     pass
@@ -134,8 +139,7 @@ class RpcPool:
     async def latest_block(self) -> Block:
         """The head block, from the best endpoint once every endpoint's head has been asked."""
         await self._refresh_heads()
-        block = await self.request("eth_getBlockByNumber", ["latest", False])
-        return Block(int(block["number"], 16), block["hash"])
+        return Block.of(await self.request("eth_getBlockByNumber", ["latest", False]))
 
     async def _refresh_heads(self) -> None:
         """Ask every endpoint for its head once per `head_ttl`, so laggards are demoted.
