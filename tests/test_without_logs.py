@@ -11,13 +11,19 @@ from pricefeed.devchain.market import Market
 PRICE = "/price/devchain/WETH/USDC"
 
 
+def without_logs(proxy, devchain, seed: int):
+    """A proxy whose provider has no eth_getLogs, and a funded market to make blocks with."""
+    upstream = proxy()
+    upstream.faults.no_logs = True
+    market = Market(devchain, seed=seed)
+    fund(market.w3, devchain, market.trader)
+    return upstream, market
+
+
 async def test_without_eth_getlogs_pools_are_read_again_and_quotes_stay_exact(
     service, proxy, devchain, oracle
 ):
-    upstream = proxy()
-    upstream.faults.no_logs = True
-    market = Market(devchain, seed=11)
-    fund(market.w3, devchain, market.trader)
+    upstream, market = without_logs(proxy, devchain, seed=11)
     async with service([upstream.url], sections={"state": {"reread_interval": 0.5}}) as client:
         before = (await client.get(PRICE)).json()
         for _ in range(4):
@@ -45,10 +51,7 @@ async def test_without_eth_getlogs_pools_are_read_again_and_quotes_stay_exact(
 async def test_logs_are_asked_for_again_and_used_once_the_provider_has_them(
     service, proxy, devchain, oracle
 ):
-    upstream = proxy()
-    upstream.faults.no_logs = True
-    market = Market(devchain, seed=12)
-    fund(market.w3, devchain, market.trader)
+    upstream, market = without_logs(proxy, devchain, seed=12)
     state = {"reread_interval": 0.5, "logs_retry": 1.0}
     async with service([upstream.url], sections={"state": state}) as client:
         await client.get(PRICE)

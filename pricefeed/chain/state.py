@@ -312,9 +312,12 @@ class ChainState:
             return routes
         return None
 
-    def quote_held(self, request: QuoteRequest) -> Quote | PricefeedError | None:
+    def quote_held(
+        self, request: QuoteRequest, observed: bool = True
+    ) -> Quote | PricefeedError | None:
         """The quote (or why there is none) from held state alone, with no I/O; None where
-        that cannot be: pools to look up or load, or a swap reaching unread tick words."""
+        that cannot be: pools to look up or load, or a swap reaching unread tick words.
+        `observed`: the quote is served, so `on_quotes` (the shadow check) sees it."""
         routes = self._held_routes(request)
         if routes is None:
             return None
@@ -323,7 +326,7 @@ class ChainState:
         except WordNotLoaded:
             return None
         answer = self.quoter.answer(request, best, len(routes), self.head, self.confirmed_at)
-        if self.on_quotes is not None and isinstance(answer, Quote):
+        if observed and self.on_quotes is not None and isinstance(answer, Quote):
             self.on_quotes([(request, answer)])
         return answer
 

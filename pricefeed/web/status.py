@@ -326,7 +326,9 @@ async def pairs_view(
     feed: Feed, search: str = "", sort: str = "popularity", limit: int = 50, offset: int = 0
 ) -> dict:
     """Pairs for operators: tier, pin, popularity, hits/misses, last price and its age. Reads
-    only: the store's rows with what this process counted since its last flush added on."""
+    only: the store's rows with what this process counted since its last flush added on. The
+    page's followed pairs show their held state as it is now (sorting is by what was stored:
+    quoting every pair for one page would cost a quote computation per pair)."""
     if sort not in PAIR_ORDERS:
         raise PricefeedError(f"sort must be one of {', '.join(PAIR_ORDERS)}, got {sort!r}")
     now = feed.clock()
@@ -335,17 +337,14 @@ async def pairs_view(
         PairKey(p["chain"], p["token_in"], p["token_out"]): p for p in await feed.store.pairs()
     }
     counted = dict(feed.demand.pairs.items())
-    rows = []
+    rows, lasts = [], {}
     for key in stored.keys() | counted.keys():
         row, pending = stored.get(key), counted.get(key)
         symbols = (row["symbol_in"], row["symbol_out"]) if row else pending.symbols
         name = f"{symbols[0]}/{symbols[1]}"
         if search and search.lower() not in f"{key.chain} {name}".lower():
             continue
-        last = latest.get(row["id"]) if row else None
-        price, fetched_at = (last.quote.price, last.fetched_at) if last else (None, None)
-        if last and (live := _from_held_state(feed, last.quote)):
-            price, fetched_at = live  # followed every block: as the state is now, not as stored
+        last = lasts[key] = latest.get(row["id"]) if row else None
         score, score_at = (pending.score, pending.score_at) if pending else (0.0, now)
         if pending is None or (row and row["score_at"] > pending.score_at):
             score, score_at = row["score"], row["score_at"]
@@ -361,18 +360,19 @@ async def pairs_view(
                 "hits": (row["hits"] + row["stale"] if row else 0)
                 + (pending.hits + pending.stale if pending else 0),
                 "misses": (row["misses"] if row else 0) + (pending.misses if pending else 0),
-                "lastPrice": price,
+                "lastPrice": last.quote.price if last else None,
                 "lastAmount": f"{last.quote.amount_in} {symbols[0]}" if last else None,
-                "ageMs": int((now - fetched_at) * 1000) if fetched_at is not None else None,
+                "ageMs": int((now - last.fetched_at) * 1000) if last else None,
             }
         )
     rows.sort(key=PAIR_ORDERS[sort])
-    return {
-        "total": len(rows),
-        "offset": offset,
-        "limit": limit,
-        "pairs": rows[offset : offset + limit],
-    }
+    page = rows[offset : offset + limit]
+    for r in page:
+        last = lasts[PairKey(r["chain"], r["tokenIn"], r["tokenOut"])]
+        if last and (live := _from_held_state(feed, last.quote)):
+            price, at = live  # followed every block: as the state is now, not as stored
+            r["lastPrice"], r["ageMs"] = price, int((now - at) * 1000)
+    return {"total": len(rows), "offset": offset, "limit": limit, "pairs": page}
 
 
 def _from_held_state(feed: Feed, quote: Quote) -> tuple[str, float] | None:
@@ -381,5 +381,6 @@ def _from_held_state(feed: Feed, quote: Quote) -> tuple[str, float] | None:
     state = feed.engine.held(quote.chain)
     if state is None or state.head is None:
         return None
-    answer = state.quote_held(QuoteRequest(quote.token_in, quote.token_out, quote.amount_in_raw))
+    request = QuoteRequest(quote.token_in, quote.token_out, quote.amount_in_raw)
+    answer = state.quote_held(request, observed=False)  # a view: no shadow check for it
     return (answer.price, state.confirmed_at) if isinstance(answer, Quote) else None
