@@ -21,7 +21,8 @@ from pricefeed.config import Settings, load_settings
 from pricefeed.jobs.background import Background, Job
 from pricefeed.jobs.queue import run_on_loop
 from pricefeed.jobs.scheduler import Scheduler
-from pricefeed.serving.feed import PRUNE_EVERY, Feed
+from pricefeed.serving.feed import Feed
+from pricefeed.serving.memo import PRUNE_EVERY
 from pricefeed.web import admin, api, dashboard, http, monitor
 from pricefeed.web.auth import Auth, admin_token, server_secret
 from pricefeed.web.bodies import JsonRequest
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
         await auth.load(store)
         await engine.restore(await store.pool_states())
         await feed.start()
-        queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refresh))
+        queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refreshes.refresh))
         background.start()
         loops = [asyncio.create_task(followers.run()), asyncio.create_task(background.run())]
         if settings.state.warm_start:
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None, queue_immediate: bool = False) 
                         queue,
                         settings.cache.recent,
                         per_pair=settings.cache.amounts_per_pair,
-                        follows=feed.follows,
+                        follows=feed.refreshes.follows,
                     ).run()
                 )
             )
@@ -165,10 +166,16 @@ def background_jobs(settings: Settings, feed: Feed, sampler: Sampler) -> Backgro
     return Background(
         [
             Job("retier", cache.retier_interval, 50, retier, first=cache.flush_interval),
-            Job("prewarm", cache.retier_interval, 40, feed.prewarm, first=cache.flush_interval),
+            Job(
+                "prewarm",
+                cache.retier_interval,
+                40,
+                feed.refreshes.prewarm,
+                first=cache.flush_interval,
+            ),
             Job("flush", cache.flush_interval, 30, feed.flush),
             Job("alerts", ALERT_EVERY, 20, sampler.alerts),
             Job("sample", SAMPLE_EVERY, 10, sampler.sample, first=ALERT_EVERY),
-            Job("prune", PRUNE_EVERY, 0, feed.prune_store, first=cache.flush_interval),
+            Job("prune", PRUNE_EVERY, 0, feed.memo.prune_store, first=cache.flush_interval),
         ]
     )

@@ -295,7 +295,7 @@ async def on_app(client, fn, *args):
 async def settle(client, timeout: float = 30.0) -> None:
     """Wait until the refreshes the feed queued in the background are done."""
     deadline = time.monotonic() + timeout
-    while client.app.state.feed._background:
+    while client.app.state.feed.refreshes.background:
         assert time.monotonic() < deadline, "background refresh did not finish"
         await asyncio.sleep(0.02)
 

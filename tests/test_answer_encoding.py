@@ -7,8 +7,8 @@ import json
 
 import msgspec
 
-from pricefeed.serving.cache import Entry
-from pricefeed.serving.feed import Served
+from pricefeed.serving.answers import Served
+from pricefeed.serving.memo import Entry
 from pricefeed.serving.tiers import DEFAULT_TIERS
 from pricefeed.web.api import encode, render
 

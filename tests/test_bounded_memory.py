@@ -71,14 +71,14 @@ async def test_maps_stay_within_their_sizes_under_7000_distinct_inputs(service, 
         chain = engine.chains.get("devchain")
         book = engine.quoter(chain).book
         sizes = {
-            "l1": len(feed.l1),
+            "l1": len(feed.memo.l1),
             "learned tokens": chain.learned(),
             "not tokens": len(engine._not_tokens),
             "pool pairs": len(book),
             "no route": len(feed._no_route),
             "demand pairs": len(feed.demand.pairs),
             "amounts per pair": max(len(p.amounts) for p in feed.demand.pairs.values()),
-            "queued": len(feed._queued),
+            "queued": len(feed.refreshes.queued),
             "held pools": len(engine.state(chain).states.pools),
         }
 

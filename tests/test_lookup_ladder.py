@@ -34,7 +34,7 @@ async def test_a_stale_answer_comes_from_state_at_once_and_freshens_with_the_fol
         assert stale.json()["stale"] is True
         # no refresh job of its own: the follower moves the state, for every amount at once
         assert client.app.state.feed.fetcher.upstream_quotes == upstream_before
-        assert not client.app.state.feed._background
+        assert not client.app.state.feed.refreshes.background
         await client.app.state.engine.followers()["devchain"].step()
 
         assert (await client.get(PRICE)).json()["cache"] == "hit"

@@ -36,11 +36,11 @@ async def test_pruning_forgets_what_nobody_asks_for_and_keeps_the_rest(service):
         client.clock.advance(1.5 * DAY)
         await client.get("/price/devchain/USDC/WETH")  # asked lately
         await on_app(client, feed.flush)
-        after_a_day_and_a_half = await on_app(client, feed.prune)
+        after_a_day_and_a_half = await on_app(client, feed.memo.prune)
         client.clock.advance(2 * DAY)
         await client.get("/price/devchain/USDC/WETH")
         await on_app(client, feed.flush)
-        later = await on_app(client, feed.prune)
+        later = await on_app(client, feed.memo.prune)
         kept = await stored(client)
 
     assert after_a_day_and_a_half == {"quotes": 2, "history": 0, "pairs": 0}
@@ -57,7 +57,7 @@ async def test_beyond_the_count_cap_the_least_recently_asked_quotes_go(service):
             await client.get(f"/price/devchain/WETH/USDC?amount={amount}")
             client.clock.advance(10)
             await on_app(client, feed.flush)
-        deleted = await on_app(client, feed.prune)
+        deleted = await on_app(client, feed.memo.prune)
         left = await on_app(client, client.app.state.store.recent_quotes, 10)
 
     assert deleted["quotes"] == 2

@@ -37,7 +37,7 @@ async def parts(settings, tmp_path, urls=None, workers=1, retries=0, retry_delay
     store, engine, queue, feed = parts.store, parts.engine, parts.queue, parts.feed
     await store.open()
     await feed.start()
-    queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refresh))
+    queue.bind(run_on_loop(asyncio.get_running_loop(), feed.refreshes.refresh))
     try:
         yield store, feed, queue
     finally:
@@ -76,7 +76,7 @@ async def test_jobs_run_in_priority_order(settings, tmp_path):
         ):
             assert await queue.submit([key], prio, expires=60) == 1
         order: list = []
-        queue.huey.signal("executing")(lambda _signal, task: order.append(tuple(task.args[1][0])))
+        queue.huey.signal("executing")(lambda _signal, task: order.append(tuple(task.args[0][0])))
         queue.start_consumer()
         await wait_until(lambda: queue.outcomes["completed"] == 4)
     assert order == [keys[2], keys[3], keys[1], keys[0]]  # on-demand, tier 1, tier 3, pre-warm

@@ -124,7 +124,7 @@ async def test_rising_demand_is_promoted_early_and_its_pools_loaded_before_it_is
         client.app.state.engine.held("devchain").states.evict(0)  # every pool let go
         before = feed.fetcher.upstream_quotes
         await on_app(client, retier, feed)
-        await on_app(client, feed.prewarm)
+        await on_app(client, feed.refreshes.prewarm)
         await settle(client)
         prewarmed = feed.fetcher.upstream_quotes - before
         answer = (await client.get("/price/devchain/WBTC/WETH")).json()

@@ -12,7 +12,7 @@ async def test_a_restarted_feed_serves_persisted_quotes_without_asking_the_chain
 
     async with service(data=tmp_path) as second:
         feed = second.app.state.feed
-        assert len(feed.l1) >= 1  # loaded at start, before any request
+        assert len(feed.memo.l1) >= 1  # loaded at start, before any request
         after = (await second.get(PRICE, params={"amount": "0.5"})).json()
         assert feed.fetcher.upstream_quotes == 0
 

@@ -19,7 +19,7 @@ from pricefeed.chain.shadow import Shadow
 from pricefeed.chain.state import ChainState, Restored
 from pricefeed.chain.tokens import fetch_tokens
 from pricefeed.config import Settings
-from pricefeed.errors import LookupLimit, PricefeedError, UnknownToken
+from pricefeed.errors import LookupLimit, PricefeedError, UnknownToken, UpstreamUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,24 @@ class QuoteEngine:
             if lookups is not None:
                 await lookups.take()  # not learned: the budget ran out, and this says so
             raise
+
+    async def learn_batch_tokens(
+        self, items: list[tuple[str, str, str, str]], lookups: LookupBudget | None
+    ) -> dict[str, UpstreamUnavailable]:
+        """Read a batch's unknown token addresses together, one batch of calls per chain;
+        returns the chains (as the items name them) whose endpoints could not answer."""
+        refs: dict[str, list[str]] = {}
+        for chain, token_in, token_out, _ in items:
+            refs.setdefault(str(chain).strip().lower(), []).extend((token_in, token_out))
+        unreachable = {}
+        for name, tokens in refs.items():
+            try:
+                await self.learn_tokens(self.chains.get(name), tokens, lookups)
+            except UpstreamUnavailable as e:
+                unreachable[name] = e
+            except PricefeedError:  # an unknown chain: its items say so one by one
+                continue
+        return unreachable
 
     async def learn_tokens(
         self, chain: Chain, refs: list[str], lookups: LookupBudget | None = None

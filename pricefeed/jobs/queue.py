@@ -26,18 +26,18 @@ from pricefeed.store import Store
 from pricefeed.store.store import low_on_disk
 
 log = logging.getLogger(__name__)
-Runner = Callable[[str, list[QuoteKey], float], int]
+Runner = Callable[[list[QuoteKey], float], int]
 
 
 def run_on_loop(
     loop: asyncio.AbstractEventLoop,
-    refresh: Callable[[str, list[QuoteKey], float], Awaitable[int]],
+    refresh: Callable[[list[QuoteKey], float], Awaitable[int]],
 ) -> Runner:
     """A runner for Huey's worker threads: the fetch itself runs on `loop`, where the RPC pool
     and the cache live."""
 
-    def run(chain: str, keys: list[QuoteKey], fresh_within: float) -> int:
-        job = refresh(chain, keys, fresh_within)
+    def run(keys: list[QuoteKey], fresh_within: float) -> int:
+        job = refresh(keys, fresh_within)
         return asyncio.run_coroutine_threadsafe(job, loop).result(timeout=120)  # type: ignore[arg-type]
 
     return run
@@ -70,13 +70,13 @@ class RefreshQueue:
         self.huey.signal()(self._on_signal)
 
     def bind(self, runner: Runner) -> None:
-        """Jobs run with `runner(chain, keys)` from now on (in the worker threads)."""
+        """Jobs run with `runner(keys, fresh_within)` from now on (in the worker threads)."""
         self._runner = runner
 
-    def _execute(self, chain: str, keys: list, fresh_within: float = 0.0) -> int:
+    def _execute(self, keys: list, fresh_within: float = 0.0) -> int:
         if self._runner is None:
             raise RuntimeError("no refresh runner is bound to this queue")
-        return self._runner(chain, [QuoteKey(*k) for k in keys], fresh_within)
+        return self._runner([QuoteKey(*k) for k in keys], fresh_within)
 
     def _on_signal(self, signal: str, task, exc=None) -> None:
         with self._lock:
@@ -95,12 +95,12 @@ class RefreshQueue:
             return 0
         now = time.time()
         claimed = await self.store.claim(keys, now + expires, now)
-        for chain, group in groupby(sorted(claimed), key=lambda k: k.chain):
+        for _, group in groupby(sorted(claimed), key=lambda k: k.chain):
             keys_of_chain = list(group)
             for i in range(0, len(keys_of_chain), self.batch):
                 chunk = [list(k) for k in keys_of_chain[i : i + self.batch]]
                 await asyncio.to_thread(  # state within the period will do: its quotes are new
-                    self._refresh, chain, chunk, expires, priority=priority, expires=expires
+                    self._refresh, chunk, expires, priority=priority, expires=expires
                 )
         if claimed:
             self._wake.set()

@@ -31,7 +31,7 @@ def main(settings: Settings) -> None:
     engine, store, queue, feed = parts.engine, parts.store, parts.queue, parts.feed
     on_loop(store.open())
     on_loop(feed.start())
-    queue.bind(run_on_loop(loop, feed.refresh))
+    queue.bind(run_on_loop(loop, feed.refreshes.refresh))
     scheduler = asyncio.run_coroutine_threadsafe(
         Scheduler(
             store, queue, settings.cache.recent, per_pair=settings.cache.amounts_per_pair

@@ -13,51 +13,48 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from pricefeed.chain.engine import QuoteEngine
 from pricefeed.chain.quoter import Quote, QuoteRequest
+from pricefeed.chain.state import ChainState
 from pricefeed.model import QuoteKey
+
+Group = tuple[ChainState, bool]
 
 
 class Fetcher:
-    def __init__(
-        self,
-        engine: QuoteEngine,
-        on_quotes: Callable[[list[Quote]], object],
-        window: float = 0.002,
-    ):
-        self.engine = engine
+    def __init__(self, on_quotes: Callable[[list[Quote]], object], window: float = 0.002):
         self.on_quotes = on_quotes  # awaited with every batch of fresh quotes
         self.window = window
         self._inflight: dict[QuoteKey, asyncio.Future] = {}
         # by chain, and whether the batch insists on the head (refreshes) or not (look-ups)
-        self._pending: dict[tuple[str, bool], list[tuple[QuoteKey, QuoteRequest, float]]] = {}
-        self._running: dict[tuple[str, bool], asyncio.Task] = {}  # the batch out, per group
+        self._pending: dict[Group, list[tuple[QuoteKey, QuoteRequest, float]]] = {}
+        self._running: dict[Group, asyncio.Task] = {}  # the batch out, per group
         self.upstream_quotes = 0  # quotes asked of the chain, for metrics and tests
 
     def fetch(
         self,
+        state: ChainState,
         key: QuoteKey,
         request: QuoteRequest,
         fresh_within: float | None = None,
         strict: bool = False,
     ) -> asyncio.Future:
-        """A future for the quote of `key`: the one in flight, or a new one, from state that
-        was the head within `fresh_within` seconds if the chain can be reached (`strict`:
-        else the chain's error, rather than an answer from older state)."""
+        """A future for the quote of `key` on `state`'s chain: the one in flight, or a new one,
+        from state that was the head within `fresh_within` seconds if the chain can be reached
+        (`strict`: else the chain's error, rather than an answer from older state)."""
         future = self._inflight.get(key)
         if future is not None:
             return future
         future = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieve)
         self._inflight[key] = future
-        group = (key.chain, strict)
+        group = (state, strict)
         batch = self._pending.setdefault(group, [])
         batch.append((key, request, fresh_within if fresh_within is not None else float("inf")))
         if len(batch) == 1 and group not in self._running:
             asyncio.get_running_loop().call_later(self.window, self._start, group)
         return future
 
-    def _start(self, group: tuple[str, bool]) -> None:
+    def _start(self, group: Group) -> None:
         batch = self._pending.pop(group, [])
         if batch and group not in self._running:
             task = asyncio.ensure_future(self._run(*group, batch))
@@ -66,15 +63,14 @@ class Fetcher:
         elif batch:  # a batch went out meanwhile: these go after it
             self._pending[group] = batch
 
-    def _done(self, group: tuple[str, bool]) -> None:
+    def _done(self, group: Group) -> None:
         del self._running[group]
         if group in self._pending:  # what gathered while the batch was out
             self._start(group)
 
     async def _run(
-        self, chain: str, strict: bool, batch: list[tuple[QuoteKey, QuoteRequest, float]]
+        self, state: ChainState, strict: bool, batch: list[tuple[QuoteKey, QuoteRequest, float]]
     ) -> None:
-        state = self.engine.state(self.engine.chains.get(chain))
         self.upstream_quotes += len(batch)
         try:
             fresh_within = min(f for _, _, f in batch)

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
+from cachetools import TTLCache
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from pricefeed.chain.chains import Chain
+from pricefeed.chain.quoter import QuoteRequest
 from pricefeed.config import ServerSettings
-from pricefeed.errors import LookupLimit, OverQuota
+from pricefeed.errors import LookupLimit, OverQuota, RpcBudget
 
 
 class Quotas:
@@ -94,3 +98,34 @@ class Lookups:
         if self.quotas is not None:
             await self.quotas.charge_lookup(self.client)
         self.left -= 1
+
+
+class FetchCharges:
+    """Charges the fetches a client causes to its share of each chain's RPC budget: one charge
+    per pair while its pools load, since the amounts asked meanwhile go in the same batch of
+    look-ups and reads and cost the chain nothing more."""
+
+    def __init__(self, quotas: Quotas, size: int, hold: float, clock: Callable[[], float]):
+        self.quotas = quotas
+        # (client, chain, tokenIn, tokenOut) whose load was charged, for `hold` seconds
+        self.charged: TTLCache[tuple[str, str, str, str], bool] = TTLCache(
+            size, hold, timer=lambda: clock()
+        )
+
+    async def allow(self, client: str, chain: Chain, request: QuoteRequest) -> bool:
+        """Whether the client is within its share for one fetch of `request` on `chain`."""
+        charged = (client, chain.name, request.token_in.address, request.token_out.address)
+        if charged in self.charged:
+            return True
+        if not await self.quotas.charge_rpc(client, chain.name, chain.settings.rpc.rate_limit):
+            return False
+        self.charged[charged] = True
+        return True
+
+    async def refusal(self, client: str, chain: Chain) -> RpcBudget:
+        """What a client past its share is told, with when to ask again."""
+        return RpcBudget(
+            f"this client has used its share of {chain.name}'s RPC budget; quotes it asks for "
+            "that are not cached wait until the minute turns",
+            await self.quotas.rpc_retry_after(client, chain.name, chain.settings.rpc.rate_limit),
+        )

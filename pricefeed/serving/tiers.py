@@ -19,6 +19,11 @@ class Tier(msgspec.Struct, frozen=True, kw_only=True):
     stale_limit: float  # ...and may be served stale (while it is refreshed) this long
     size: int | None  # most pairs in the tier; None: everything else
 
+    @property
+    def period(self) -> float:
+        """How often a quote of this tier is renewed: its refresh period, else its TTL."""
+        return self.refresh if self.refresh is not None else self.ttl
+
 
 DEFAULT_TIERS = [
     Tier(tier=1, refresh=5, ttl=10, stale_limit=60, size=50),

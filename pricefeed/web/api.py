@@ -15,7 +15,8 @@ from litestar.types import ASGIApp
 
 from pricefeed.chain.quoter import Quote, RouteHop
 from pricefeed.errors import BatchTooLarge, ErrorBody, PricefeedError
-from pricefeed.serving.feed import Feed, Served
+from pricefeed.serving.answers import Served
+from pricefeed.serving.feed import Feed
 from pricefeed.web import examples as ex
 
 

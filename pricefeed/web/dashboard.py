@@ -261,8 +261,8 @@ async def pair(
                     f"{h.dex}{f' {h.fee / 10_000:g}%' if h.fee else ''}" for h in e.quote.route
                 ),
             }
-            for k in feed.l1
-            if k.pair == key and (e := feed.l1.peek(k)) is not None
+            for k in feed.memo.l1
+            if k.pair == key and (e := feed.memo.l1.peek(k)) is not None
         ),
         key=lambda r: Decimal(r["amount"]),
     )

@@ -202,7 +202,7 @@ async def metrics_json(s: Services, now: float | None = None) -> dict:
         "tiers": tiers_view(m, s.feed, now),
         "rpc": rpc_view(s.engine),
         "state": state_view(s.engine, s.followers, now),
-        "cache": {"size": len(s.feed.l1), "capacity": s.feed.l1.size},
+        "cache": {"size": len(s.feed.memo.l1), "capacity": s.feed.memo.l1.size},
         "windowSeconds": WINDOW,
     }
     snapshot["alerts"] = [
