@@ -75,8 +75,12 @@ class Feed:
         self.refreshes = Refreshes(
             engine, self.fetcher, self.memo, self.demand, self.tier, submit, lambda: self.clock()
         )
-        self.charges = quotas and FetchCharges(
-            quotas, settings.no_route_size, settings.fetch_deadline, lambda: self.clock()
+        self.charges = (
+            FetchCharges(
+                quotas, settings.no_route_size, settings.fetch_deadline, lambda: self.clock()
+            )
+            if quotas is not None
+            else None
         )
         # bounded by input, not by time: an LRU, emptied further of what has expired at a flush
         self._no_route: TTLCache[QuoteKey, str] = TTLCache(
@@ -174,7 +178,7 @@ class Feed:
     async def _may_fetch(self, client: str | None, asked: Asked) -> bool:
         """Whether the client is within its share of the chain's RPC budget for one fetch; a
         fetch computed from pools already held costs the chain nothing and is not charged."""
-        if client is None or not self.charges:
+        if client is None or self.charges is None:
             return True
         if self.engine.state(asked.chain).holds(asked.request):
             return True
@@ -307,7 +311,7 @@ class Feed:
         await self.store.record_demand(self.demand.drain())
         self.refreshes.expire()
         self._no_route.expire()
-        if self.charges:
+        if self.charges is not None:
             self.charges.charged.expire()
 
     async def close(self) -> None:
