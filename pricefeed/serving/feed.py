@@ -22,7 +22,7 @@ from cachetools import TTLCache
 
 from pricefeed.chain.chains import Chain
 from pricefeed.chain.engine import QuoteEngine
-from pricefeed.chain.quoter import Quote, QuoteRequest
+from pricefeed.chain.quoter import Quote
 from pricefeed.config import CacheSettings
 from pricefeed.errors import (
     LookupLimit,
@@ -120,7 +120,7 @@ class Feed:
         results: list[Served | PricefeedError | None] = [None] * len(items)
         wanted = await self._asked_many(items, client, results)
         cached = await asyncio.gather(
-            *(self._cached(a.key, a.request, None) for a in wanted.values()),
+            *(self._cached(a, None) for a in wanted.values()),
             return_exceptions=True,
         )
         misses = {}
@@ -189,13 +189,12 @@ class Feed:
         if entry is None:
             raise await self.charges.refusal(client, asked.chain)
         tier, now = self.tier(asked.key.pair), self.clock()
-        age = now - entry.fetched_at
-        return self._served(asked.key, asked.request, entry, "stale", age, tier, now)
+        return self._served(asked, entry, "stale", now - entry.fetched_at, tier, now)
 
     async def lookup(
         self, asked: Asked, max_age: float | None = None, client: str | None = None
     ) -> Served:
-        served, entry = await self._cached(asked.key, asked.request, max_age)
+        served, entry = await self._cached(asked, max_age)
         if served is not None:
             return served
         if not await self._may_fetch(client, asked):
@@ -209,62 +208,57 @@ class Feed:
         """Start the fetch now (so the fetches of one batch go together); await the answer."""
         state = self.engine.state(asked.chain)
         future = self.fetcher.fetch(state, asked.key, asked.request, fresh_within)
-        return self._fetched(asked.key, asked.request, entry, future)
+        return self._fetched(asked, entry, future)
 
     async def _cached(
-        self, key: QuoteKey, request: QuoteRequest, max_age: float | None
+        self, asked: Asked, max_age: float | None
     ) -> tuple[Served | None, Entry | None]:
         """The first rungs: served from memory or the store if fresh enough, else the entry."""
-        held = self._held(key, request, max_age)
+        held = self._held(asked, max_age)
         if held is not None:
             return held, None
-        tier = self.tier(key.pair)
-        now = self.clock()
+        key, tier, now = asked.key, self.tier(asked.key.pair), self.clock()
         entry = self.memo.l1.get(key)
         if entry is None or now - entry.fetched_at > tier.ttl:
-            entry = await self.memo.newer_in_store(
-                key, entry
-            )  # another process may have refreshed it
+            # another process may have refreshed it
+            entry = await self.memo.newer_in_store(key, entry)
         if entry is not None:
             age = now - entry.fetched_at
             fresh = age <= tier.ttl and not self.engine.behind(key.chain)
             if fresh and (max_age is None or age <= max_age):
-                return self._served(key, request, entry, "hit", age, tier, now), entry
+                return self._served(asked, entry, "hit", age, tier, now), entry
             if age <= tier.stale_limit and max_age is None:
                 self.refreshes.soon([key], PRIORITY_ON_DEMAND, tier.ttl)
-                return self._served(key, request, entry, "stale", age, tier, now), entry
+                return self._served(asked, entry, "stale", age, tier, now), entry
         known = self._no_route.get(key)
         if known is not None:
             raise NoRoute(known)
         return None, entry
 
-    def _held(self, key: QuoteKey, request: QuoteRequest, max_age: float | None) -> Served | None:
+    def _held(self, asked: Asked, max_age: float | None) -> Served | None:
         """The answer from the chain's held state, computed once per block, with no I/O; None
         when the pools are not held or the state is older than the caller (or the tier's
         stale limit) accepts: then the fetch catches the state up first."""
-        state = self.engine.held(key.chain)
+        state = self.engine.held(asked.key.chain)
         if state is None or state.head is None:
             return None
-        tier, now = self.tier(key.pair), self.clock()
+        tier, now = self.tier(asked.key.pair), self.clock()
         age = max(0.0, now - state.confirmed_at)
         if age > tier.stale_limit or (max_age is not None and age > max_age):
             return None
-        entry = self.memo.at_head(key, request, state, tier)
+        entry = self.memo.at_head(asked.key, asked.request, state, tier)
         if entry is None:
             return None
         cache = "hit" if age <= tier.ttl and state.caught_up else "stale"
-        return self._served(key, request, entry, cache, age, tier, now)
+        return self._served(asked, entry, cache, age, tier, now)
 
-    async def _fetched(
-        self, key: QuoteKey, request: QuoteRequest, entry: Entry | None, future: asyncio.Future
-    ) -> Served:
+    async def _fetched(self, asked: Asked, entry: Entry | None, future: asyncio.Future) -> Served:
         """The last rungs: the chain's answer, else the last known value, else 503."""
-        tier = self.tier(key.pair)
-        now = self.clock()
+        tier = self.tier(asked.key.pair)
         try:
             quote = await asyncio.wait_for(asyncio.shield(future), self.settings.fetch_deadline)
         except NoRoute as e:
-            self._no_route[key] = e.message
+            self._no_route[asked.key] = e.message
             raise
         except (UpstreamUnavailable, TimeoutError) as e:
             if entry is None:
@@ -274,28 +268,32 @@ class Feed:
                     detail=str(e),
                 ) from None
             self.metrics.emergency.inc()
-            age = self.clock() - entry.fetched_at
-            cache = "hit" if age <= tier.ttl else "stale"
-            return self._served(key, request, entry, cache, age, tier, now)
-        held = self.memo.l1.peek(key)
+            return self._by_age(asked, entry, tier)
+        held = self.memo.l1.peek(asked.key)
         if held is not None and held.quote.block_number > quote.block_number:
             # a lagging endpoint answered: what we hold is newer, and a pair never goes back
-            age = self.clock() - held.fetched_at
-            return self._served(
-                key, request, held, "hit" if age <= tier.ttl else "stale", age, tier, now
-            )
-        age = max(0.0, self.clock() - quote.fetched_at.timestamp())
-        fresh = Entry(quote, quote.fetched_at.timestamp())
+            return self._by_age(asked, held, tier)
+        now = self.clock()
+        age = max(0.0, now - quote.fetched_at.timestamp())
         # state the follower could not move on (the chain out of reach) is as old as it is
-        late = age > tier.ttl or self.engine.behind(key.chain)
-        return self._served(key, request, fresh, "stale" if late else "miss", age, tier, now)
+        late = age > tier.ttl or self.engine.behind(asked.key.chain)
+        fresh = Entry(quote, quote.fetched_at.timestamp())
+        return self._served(asked, fresh, "stale" if late else "miss", age, tier, now)
 
-    def _served(self, key, request, entry, cache, age, tier, now) -> Served:
-        self.demand.note(key, (request.token_in.symbol, request.token_out.symbol), cache, now)
+    def _by_age(self, asked: Asked, entry: Entry, tier: Tier) -> Served:
+        """What is held, a "hit" or "stale" by its age alone."""
+        now = self.clock()
+        age = now - entry.fetched_at
+        return self._served(asked, entry, "hit" if age <= tier.ttl else "stale", age, tier, now)
+
+    def _served(
+        self, asked: Asked, entry: Entry, cache: str, age: float, tier: Tier, now: float
+    ) -> Served:
+        symbols = asked.request.token_in.symbol, asked.request.token_out.symbol
+        self.demand.note(asked.key, symbols, cache, now)
         self.metrics.served(tier.tier, cache, age)
-        return Served(
-            entry.quote, cache, age, tier, behind=self.engine.behind(key.chain), entry=entry
-        )
+        behind = self.engine.behind(asked.key.chain)
+        return Served(entry.quote, cache, age, tier, behind=behind, entry=entry)
 
     async def remember(self, quotes: list[Quote]) -> None:
         """Fresh quotes from the fetcher: into the memo, and their refreshes are done."""
