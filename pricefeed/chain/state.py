@@ -21,7 +21,9 @@ from pricefeed.chain.pools import Found, sort_pair
 from pricefeed.chain.quoter import Quote, Quoter, QuoteRequest
 from pricefeed.chain.rpc import Block
 from pricefeed.chain.rpc.endpoint import CallError
-from pricefeed.chain.v3math import Bitmap, MathError, V3Pool, WordNotLoaded, swap_exact_input
+from pricefeed.chain.v3 import MathError
+from pricefeed.chain.v3.pool import V3Pool, swap_exact_input
+from pricefeed.chain.v3.tick_bitmap import Bitmap, WordNotLoaded
 from pricefeed.chain.v3state import (
     RunAt,
     RunCode,
