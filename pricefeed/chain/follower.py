@@ -24,11 +24,12 @@ from collections.abc import Awaitable, Callable
 from web3 import AsyncWeb3, WebSocketProvider
 
 from pricefeed.chain.logs import apply_logs, fetch_logs
+from pricefeed.chain.pool_states import PoolStates
 from pricefeed.chain.rpc import Block
 from pricefeed.chain.rpc.budget import CHECK, FOLLOW, spending
 from pricefeed.chain.rpc.endpoint import Unsupported
 from pricefeed.chain.rpc.redact import scrub
-from pricefeed.chain.state import ChainState, PoolStates
+from pricefeed.chain.state import ChainState
 from pricefeed.chain.v3state import load_words_of
 from pricefeed.errors import PricefeedError
 

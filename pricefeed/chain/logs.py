@@ -8,9 +8,9 @@ from collections import deque
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
+from pricefeed.chain.pool_states import PoolStates
 from pricefeed.chain.rpc import RpcPool
 from pricefeed.chain.rpc.endpoint import LogRangeTooLarge
-from pricefeed.chain.state import PoolStates
 from pricefeed.chain.v3.liquidity_math import add_delta
 from pricefeed.chain.v3.pool import V3Pool
 
