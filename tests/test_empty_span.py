@@ -7,14 +7,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pricefeed.chain.v3math import (
-    MAX_TICK,
-    Bitmap,
-    MathError,
-    V3Pool,
-    get_sqrt_ratio_at_tick,
-    swap_exact_input,
-)
+from pricefeed.chain.v3 import MathError
+from pricefeed.chain.v3.pool import V3Pool, swap_exact_input
+from pricefeed.chain.v3.tick_bitmap import Bitmap
+from pricefeed.chain.v3.tick_math import MAX_TICK, get_sqrt_ratio_at_tick
 
 
 @st.composite

@@ -7,8 +7,8 @@ from web3 import Web3
 
 from pricefeed.chain.dexes.uniswap_v2 import GET_RESERVES
 from pricefeed.chain.logs import follow
+from pricefeed.chain.pool_states import PoolStates, v2_fees
 from pricefeed.chain.rpc import RpcPool
-from pricefeed.chain.state import PoolStates, v2_fees
 from pricefeed.chain.v3state import load_words_of, read_v3_pools
 from pricefeed.devchain.deploy import fund
 from pricefeed.devchain.market import Market

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from pricefeed.chain.v3math import (
+from pricefeed.chain.v3 import MathError
+from pricefeed.chain.v3.tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
     MIN_SQRT_RATIO,
     MIN_TICK,
-    MathError,
     get_sqrt_ratio_at_tick,
     get_tick_at_sqrt_ratio,
 )

@@ -21,7 +21,7 @@ from pricefeed.bench.harness import config_for
 from pricefeed.chain.engine import QuoteEngine
 from pricefeed.chain.follower import Follower
 from pricefeed.chain.state import ChainState
-from pricefeed.chain.v3math import V3Pool
+from pricefeed.chain.v3.pool import V3Pool
 from pricefeed.config import load_settings
 from pricefeed.devchain.deploy import POOLS, deploy, fund
 from pricefeed.devchain.market import Market

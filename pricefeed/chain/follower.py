@@ -24,11 +24,12 @@ from collections.abc import Awaitable, Callable
 from web3 import AsyncWeb3, WebSocketProvider
 
 from pricefeed.chain.logs import apply_logs, fetch_logs
+from pricefeed.chain.pool_states import PoolStates
 from pricefeed.chain.rpc import Block
 from pricefeed.chain.rpc.budget import CHECK, FOLLOW, spending
 from pricefeed.chain.rpc.endpoint import Unsupported
 from pricefeed.chain.rpc.redact import scrub
-from pricefeed.chain.state import ChainState, PoolStates
+from pricefeed.chain.state import ChainState
 from pricefeed.chain.v3state import load_words_of
 from pricefeed.errors import PricefeedError
 
@@ -138,12 +139,10 @@ class Follower:
             return await self._advance(head, raw["parentHash"])
 
     async def _advance(self, head: Block, parent: str) -> int:
+        """Move the state to `head` (the caller holds the lock); returns the logs applied."""
         s, held = self.state, self.state.head
-        if held is None or not s.states.pools:
-            s.move_to(head)
-            return 0
-        if head == held:
-            s.move_to(head)  # confirmed: still the head
+        if held is None or not s.states.pools or head == held:
+            s.move_to(head)  # nothing to follow yet, or confirmed: still the head
             return 0
         if head.number <= held.number or (head.number == held.number + 1 and parent != held.hash):
             await self._read_again(head)
@@ -151,41 +150,40 @@ class Follower:
         if self.without_logs and time.monotonic() - self._refused_at < self.logs_retry:
             return await self._read_when_due(head)
         try:
-            # after skipped blocks, the held block is read again beside the logs, not before
-            logs, forked = await asyncio.gather(
-                fetch_logs(
-                    self.rpc,
-                    s.states.addresses(),
-                    held.number + 1,
-                    head.number,
-                    self.settings.max_log_blocks,
-                ),
-                self._forked(head, held),
-            )
+            logs, forked = await self._logs_since(held, head)
         except Unsupported as e:
-            if not self.without_logs:
-                log.warning(
-                    "%s: no eth_getLogs here (%s); held pools are read again every %g s "
-                    "instead, and logs asked for again every %g s",
-                    s.name,
-                    e,
-                    self.reread_interval,
-                    self.logs_retry,
-                )
-            self.without_logs, self._refused_at = True, time.monotonic()
+            self._logs_refused(e)
             return await self._read_when_due(head)
         if self.without_logs:
             log.info("%s: eth_getLogs answers again: following by logs", s.name)
             self.without_logs = False
-        if forked or any(
-            int(g["blockNumber"], 16) == head.number and g["blockHash"] != head.hash for g in logs
-        ):
+        if forked or _off_head(logs, head):
             await self._read_again(head)  # the held block, or the head, is no longer the chain's
             return 0
         apply_logs(s.states, logs)
         s.move_to(head)
         self.logs += len(logs)
         return len(logs)
+
+    async def _logs_since(self, held: Block, head: Block) -> tuple[list[dict], bool]:
+        """The held pools' logs after `held` up to `head`, and whether `held` left the chain:
+        after skipped blocks, the held block is read again beside the logs, not before."""
+        start, end, most = held.number + 1, head.number, self.settings.max_log_blocks
+        logs = fetch_logs(self.rpc, self.state.states.addresses(), start, end, most)
+        return await asyncio.gather(logs, self._forked(head, held))
+
+    def _logs_refused(self, e: Unsupported) -> None:
+        """Follow by reading pools again until `logs_retry` has passed (said once)."""
+        if not self.without_logs:
+            log.warning(
+                "%s: no eth_getLogs here (%s); held pools are read again every %g s "
+                "instead, and logs asked for again every %g s",
+                self.state.name,
+                e,
+                self.reread_interval,
+                self.logs_retry,
+            )
+        self.without_logs, self._refused_at = True, time.monotonic()
 
     async def _forked(self, head: Block, held: Block) -> bool:
         """Whether the held block left the chain, when blocks were skipped (the next block's
@@ -296,3 +294,11 @@ def _agree(held: PoolStates, fresh: PoolStates, address: str) -> bool:
     if address in held.v3:
         return address in fresh.v3 and held.v3[address].agrees_with(fresh.v3[address])
     return held.reserves.get(address) == fresh.reserves.get(address)
+
+
+def _off_head(logs: list[dict], head: Block) -> bool:
+    """Whether a log of the head's number came from another block: the chain reorganised
+    while the logs were fetched."""
+    return any(
+        int(g["blockNumber"], 16) == head.number and g["blockHash"] != head.hash for g in logs
+    )

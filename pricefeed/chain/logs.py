@@ -8,10 +8,11 @@ from collections import deque
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
+from pricefeed.chain.pool_states import PoolStates
 from pricefeed.chain.rpc import RpcPool
 from pricefeed.chain.rpc.endpoint import LogRangeTooLarge
-from pricefeed.chain.state import PoolStates
-from pricefeed.chain.v3math import V3Pool, add_delta
+from pricefeed.chain.v3.liquidity_math import add_delta
+from pricefeed.chain.v3.pool import V3Pool
 
 SYNC = "0x" + keccak(text="Sync(uint112,uint112)").hex()
 SWAP = "0x" + keccak(text="Swap(address,address,int256,int256,uint160,uint128,int24)").hex()

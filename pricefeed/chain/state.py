@@ -8,7 +8,6 @@ every two-hop route through a hub, on any venue each hop (V2 then V3 included).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,181 +15,19 @@ from itertools import combinations
 from typing import TYPE_CHECKING
 
 from pricefeed.chain.dexes import Hop, Pool
-from pricefeed.chain.dexes.uniswap_v2 import GET_RESERVES, UniswapV2, amount_out
+from pricefeed.chain.pool_states import Best, PoolStates, Reserves, v2_fees
 from pricefeed.chain.pools import Found, sort_pair
 from pricefeed.chain.quoter import Quote, Quoter, QuoteRequest
 from pricefeed.chain.rpc import Block
-from pricefeed.chain.rpc.endpoint import CallError
-from pricefeed.chain.v3math import Bitmap, MathError, V3Pool, WordNotLoaded, swap_exact_input
-from pricefeed.chain.v3state import (
-    RunAt,
-    RunCode,
-    quote_exact_input,
-    read_v3_pools,
-    read_v3_pools_at_once,
-)
+from pricefeed.chain.v3.pool import V3Pool
+from pricefeed.chain.v3.tick_bitmap import WordNotLoaded
 from pricefeed.errors import PricefeedError, UpstreamUnavailable
 
 if TYPE_CHECKING:
     from pricefeed.chain.shadow import Shadow
 
 log = logging.getLogger(__name__)
-Reserves = tuple[int, int]
 Restored = tuple[Block, float, dict[Pool, "V3Pool | Reserves | None"]]  # head, confirmed, pools
-
-
-class PoolStates:
-    """The state of some pools at one block: V2 reserves and V3 swap state. `lock` is held by
-    whatever reads pools from the chain into them or moves them to another block, so that
-    every pool they hold is read at the block they are at (tick words a swap reaches are read
-    beside it: see `out`)."""
-
-    def __init__(
-        self,
-        run_at: RunAt,
-        block: str,
-        fees_bps: dict[str, int],
-        run_code: RunCode | None = None,
-        gas_limit: int = 50_000_000,
-    ):
-        self.run_at, self.block = run_at, block
-        self.fees_bps = fees_bps  # V2 venue name -> fee
-        self.run_code, self.gas_limit = run_code, gas_limit  # for the one-call V3 reader
-        self.pools: dict[str, Pool] = {}  # every pool held, by address
-        self.reserves: dict[str, tuple[int, int]] = {}
-        self.v3: dict[str, V3Pool] = {}
-        self.changed: set[str] = set()  # pools changed since the store last took them
-        self.evicted: set[str] = set()  # pools let go since the store last took them
-        self.evictions = 0  # pools let go, ever
-        self.used: dict[str, None] = {}  # held pools, least recently priced first
-        self.word_loads = 0  # round trips spent on tick words a swap reached
-        self.lock = asyncio.Lock()
-
-    def like(self, block: str) -> PoolStates:
-        """Empty states read the same way, at another block."""
-        return PoolStates(self.run_at, block, self.fees_bps, self.run_code, self.gas_limit)
-
-    def addresses(self) -> list[str]:
-        """The pools with state to follow."""
-        return [*self.reserves, *self.v3]
-
-    async def read(self, pools: list[Pool]) -> list[Pool]:
-        """Read these pools at the states' block (the caller holds the lock); returns those
-        that could not be read there (created since, or not pools): they are not held."""
-        v2 = [p.address for p in pools if p.venue in self.fees_bps]
-        v3 = [p.address for p in pools if p.venue not in self.fees_bps]
-        reserves, read_v3 = await asyncio.gather(
-            self.run_at([GET_RESERVES.call(a) for a in v2], self.block),
-            self._read_v3(v3),
-        )
-        for address, (ok, data) in zip(v2, reserves, strict=True):
-            if ok and len(data) >= 96:  # a call to no code succeeds with nothing
-                self.reserves[address] = GET_RESERVES.decode(data)[:2]
-        self.v3.update(read_v3)
-        read = [p for p in pools if p.address in self.reserves or p.address in self.v3]
-        self.pools.update((p.address, p) for p in read)
-        self.changed.update(p.address for p in read)
-        self.used.update((p.address, None) for p in read)
-        self.evicted.difference_update(p.address for p in read)
-        return [p for p in pools if p.address not in self.pools]
-
-    def evict(self, keep: int, kept: frozenset[str] = frozenset()) -> None:
-        """Let go of the least recently priced pools beyond `keep` (read again if wanted);
-        the pools in `kept` stay, and are not counted."""
-        others = [a for a in self.used if a not in kept]
-        for address in others[: max(0, len(others) - keep)]:
-            del self.used[address]
-            self.pools.pop(address, None)
-            self.reserves.pop(address, None)
-            self.v3.pop(address, None)
-            self.changed.discard(address)
-            self.evicted.add(address)
-            self.evictions += 1
-
-    async def _read_v3(self, addresses: list[str]) -> dict[str, V3Pool]:
-        if addresses and self.run_code is not None:
-            try:
-                return await read_v3_pools_at_once(
-                    addresses, self.run_code, self.block, self.gas_limit
-                )
-            except CallError as e:  # a node that will not run it: the same in three rounds
-                log.info("pool reader refused (%s); reading with multicalls", e)
-        return await read_v3_pools(addresses, self.run_at, self.block)
-
-    def out_held(self, hop: Hop, amount: int) -> int | None:
-        """What `amount` of hop.token_in buys in this pool, or None where it cannot trade;
-        computed from what is held, with no I/O: raises WordNotLoaded where the swap reaches
-        tick words not read yet."""
-        pool, zero_for_one = hop.pool, hop.token_in == hop.pool.token0
-        if self.used.pop(pool.address, 0) is None:  # now the most recently priced
-            self.used[pool.address] = None
-        if pool.venue in self.fees_bps:
-            if pool.address not in self.reserves:
-                return None
-            r0, r1 = self.reserves[pool.address]
-            reserve_in, reserve_out = (r0, r1) if zero_for_one else (r1, r0)
-            return amount_out(amount, reserve_in, reserve_out, self.fees_bps[pool.venue])
-        state = self.v3.get(pool.address)
-        if state is None:
-            return None
-        try:
-            return swap_exact_input(state, zero_for_one, amount)[1]
-        except MathError:  # where the pool (or QuoterV2) would revert
-            return None
-
-    async def out(self, hop: Hop, amount: int) -> int | None:
-        """The same, reading the tick words the swap reaches when they are not held.
-
-        The words are read into a copy of the pool, without the lock, so the follower and
-        other swaps go on meanwhile; they join the held pool only if no Mint or Burn was
-        applied to it since (else they are read again), and the swap is then priced from it.
-        """
-        for _ in range(MAX_WORD_READS):
-            try:
-                return self.out_held(hop, amount)
-            except WordNotLoaded:
-                pass
-            address = hop.pool.address
-            state, block = self.v3[address], self.block
-            seen, trial = state.positions_changed, _copy_ticks(state)
-            try:
-                _, loads = await quote_exact_input(
-                    trial, address, hop.token_in == hop.pool.token0, amount, self.run_at, block
-                )
-            except MathError:
-                return None
-            self.word_loads += loads
-            if self.v3.get(address) is state and state.positions_changed == seen:
-                for word, bits in dict.items(trial.bitmap):
-                    state.bitmap.setdefault(word, bits)
-                for tick, gross in trial.liquidity_gross.items():
-                    state.liquidity_gross.setdefault(tick, gross)
-                    state.liquidity_net.setdefault(tick, trial.liquidity_net[tick])
-                self.changed.add(address)
-        raise UpstreamUnavailable(
-            f"the ticks of pool {hop.pool.address} kept changing while they were read"
-        )
-
-
-MAX_WORD_READS = 4  # tries at reading the words a swap reaches while positions change
-
-
-def _copy_ticks(pool: V3Pool) -> V3Pool:
-    """The pool with copies of its words and ticks, for words to be read into."""
-    return V3Pool(
-        pool.sqrt_price_x96,
-        pool.tick,
-        pool.liquidity,
-        pool.fee,
-        pool.tick_spacing,
-        bitmap=Bitmap(dict.items(pool.bitmap), zero=getattr(pool.bitmap, "zero", range(0))),
-        liquidity_net=dict(pool.liquidity_net),
-        liquidity_gross=dict(pool.liquidity_gross),
-    )
-
-
-def v2_fees(quoter: Quoter) -> dict[str, int]:
-    return {n: v.fee_bps for n, v in quoter.venues.items() if isinstance(v, UniswapV2)}
 
 
 class ChainState:
@@ -245,18 +82,8 @@ class ChainState:
         together for all the requests. State that was last the head longer than
         `fresh_within` seconds ago is caught up first, if the chain answers; `strict` insists
         (a refresh): the chain's error is raised rather than an answer from older state."""
-        if (
-            fresh_within is not None
-            and self.head is not None
-            and self.catch_up is not None
-            and self.clock() - self.confirmed_at > fresh_within
-        ):
-            try:
-                await self.catch_up()
-            except PricefeedError as e:  # else what is held still answers, as old as it is
-                if strict:
-                    raise
-                log.info("%s: state not caught up: %s", self.name, e.message)
+        if fresh_within is not None:
+            await self._catch_up_if_older(fresh_within, strict)
         head = None
         if self.head is None:  # the first pair: the head and the look-ups in one round trip
             head, found = await asyncio.gather(self._latest(), self._learn(requests))
@@ -264,6 +91,31 @@ class ChainState:
             found = await self._learn(requests)
         q = self.quoter
         routes = [q.routes(r.token_in.address, r.token_out.address, found) for r in requests]
+        answers = await self._answer(requests, routes, head)
+        if len(self.states.pools) > self.max_pools:
+            async with self.states.lock:
+                self.states.evict(self.max_pools, self.kept)
+        self._observe(requests, answers)
+        return answers
+
+    async def _catch_up_if_older(self, seconds: float, strict: bool) -> None:
+        """Catch the state up to the head when it was last the head more than `seconds` ago;
+        a chain error is raised only if `strict`, else what is held still answers."""
+        older = self.clock() - self.confirmed_at > seconds
+        if self.head is None or self.catch_up is None or not older:
+            return
+        try:
+            await self.catch_up()
+        except PricefeedError as e:
+            if strict:
+                raise
+            log.info("%s: state not caught up: %s", self.name, e.message)
+
+    async def _answer(
+        self, requests: list[QuoteRequest], routes: list[list[list[Hop]]], head: Block | None
+    ) -> list[Quote | PricefeedError]:
+        """Each request's answer through its routes, their pools loaded first where not held
+        (at `head` when nothing is held yet)."""
         needed = {h.pool for rs in routes for route in rs for h in route}
         # the batch's pools stay held until it is answered, beyond `max_pools` if need be
         batch = frozenset(p.address for p in needed)
@@ -275,19 +127,19 @@ class ChainState:
             head, evictions = self.head, self.states.evictions
             bests = await self._bests(requests, routes)
             answers = [
-                q.answer(request, best, len(candidates), head, self.confirmed_at)
+                self.quoter.answer(request, best, len(candidates), head, self.confirmed_at)
                 for request, candidates, best in zip(requests, routes, bests, strict=True)
             ]
             if self.head == head and self.states.evictions == evictions:
                 break
-        if len(self.states.pools) > self.max_pools:
-            async with self.states.lock:
-                self.states.evict(self.max_pools, self.kept)
+        return answers
+
+    def _observe(self, requests: list[QuoteRequest], answers: list) -> None:
+        """Hand the quotes served to `on_quotes` (the shadow check)."""
         if self.on_quotes is not None:
             self.on_quotes(
                 [(r, a) for r, a in zip(requests, answers, strict=True) if isinstance(a, Quote)]
             )
-        return answers
 
     def keep(self, pairs: list[tuple[str, str]]) -> None:
         """Never let go of the pools these token pairs are priced through (the pairs of the
@@ -322,62 +174,34 @@ class ChainState:
         if routes is None:
             return None
         try:
-            best = self._best_held(request.amount_in, routes)
+            best = self.states.best_held(request.amount_in, routes)
         except WordNotLoaded:
             return None
         answer = self.quoter.answer(request, best, len(routes), self.head, self.confirmed_at)
-        if observed and self.on_quotes is not None and isinstance(answer, Quote):
-            self.on_quotes([(request, answer)])
+        if observed:
+            self._observe([request], [answer])
         return answer
 
     async def _bests(
         self, requests: list[QuoteRequest], routes: list[list[list[Hop]]]
-    ) -> list[tuple[int, list[Hop]] | None]:
+    ) -> list[Best | None]:
         """Each request's best route and what it buys. Those whose swaps reach tick words not
         read yet read them all at once, not one request after another (a cold batch of far
         swaps would otherwise wait out a round trip per request)."""
-        bests: list[tuple[int, list[Hop]] | None] = []
+        bests: list[Best | None] = []
         unread = []
         for i, (request, candidates) in enumerate(zip(requests, routes, strict=True)):
             try:
-                bests.append(self._best_held(request.amount_in, candidates))
+                bests.append(self.states.best_held(request.amount_in, candidates))
             except WordNotLoaded:
                 bests.append(None)
                 unread.append(i)
         read = await asyncio.gather(
-            *(self._best_reading(requests[i].amount_in, routes[i]) for i in unread)
+            *(self.states.best_reading(requests[i].amount_in, routes[i]) for i in unread)
         )
         for i, best in zip(unread, read, strict=True):
             bests[i] = best
         return bests
-
-    def _best_held(self, amount: int, candidates: list[list[Hop]]) -> tuple[int, list[Hop]] | None:
-        best = None
-        for hops in candidates:
-            out = self._route_out_held(hops, amount)
-            if out is not None and (best is None or out > best[0]):
-                best = (out, hops)
-        return best
-
-    async def _best_reading(
-        self, amount: int, candidates: list[list[Hop]]
-    ) -> tuple[int, list[Hop]] | None:
-        best = None
-        for hops in candidates:
-            out = await self._route_out(hops, amount)
-            if out is not None and (best is None or out > best[0]):
-                best = (out, hops)
-        return best
-
-    def _route_out_held(self, hops: list[Hop], amount: int) -> int | None:
-        for i, hop in enumerate(hops):
-            if i and not amount:  # nothing comes out of the first hop: no route (as on-chain)
-                return None
-            out = self.states.out_held(hop, amount)
-            if out is None:
-                return None
-            amount = out
-        return amount
 
     def _pairs_wanted(self, requests: list[QuoteRequest]) -> set[tuple[str, str]]:
         """The token pairs (direct and hub legs) of these requests with look-ups to make."""
@@ -463,57 +287,3 @@ class ChainState:
             elif state is not None:
                 self.states.reserves[pool.address] = state  # type: ignore[assignment]
             self.quoter.book.add(pool)
-
-    async def _route_out(self, hops: list[Hop], amount: int) -> int | None:
-        for i, hop in enumerate(hops):
-            if i and not amount:  # nothing comes out of the first hop: no route (as on-chain)
-                return None
-            out = await self.states.out(hop, amount)
-            if out is None:
-                return None
-            amount = out
-        return amount
-
-
-def state_to_json(state: V3Pool | Reserves | None) -> str | None:
-    """A pool's state as JSON text (integers of any size, as JSON allows)."""
-    if state is None:
-        return None
-    if isinstance(state, V3Pool):
-        return json.dumps(
-            {
-                "sqrtPriceX96": state.sqrt_price_x96,
-                "tick": state.tick,
-                "liquidity": state.liquidity,
-                "fee": state.fee,
-                "tickSpacing": state.tick_spacing,
-                "bitmap": dict(state.bitmap),
-                "zero": [state.bitmap.zero.start, state.bitmap.zero.stop]
-                if isinstance(state.bitmap, Bitmap)
-                else [0, 0],
-                "ticks": {t: [state.liquidity_gross[t], n] for t, n in state.liquidity_net.items()},
-            }
-        )
-    return json.dumps({"reserves": list(state)})
-
-
-def state_from_json(text: str | None) -> V3Pool | Reserves | None:
-    if text is None:
-        return None
-    data = json.loads(text)
-    if "reserves" in data:
-        r0, r1 = data["reserves"]
-        return (r0, r1)
-    ticks = {int(t): v for t, v in data["ticks"].items()}
-    return V3Pool(
-        data["sqrtPriceX96"],
-        data["tick"],
-        data["liquidity"],
-        data["fee"],
-        data["tickSpacing"],
-        bitmap=Bitmap(
-            {int(w): bits for w, bits in data["bitmap"].items()}, zero=range(*data["zero"])
-        ),
-        liquidity_net={t: net for t, (_, net) in ticks.items()},
-        liquidity_gross={t: gross for t, (gross, _) in ticks.items()},
-    )

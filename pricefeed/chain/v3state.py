@@ -15,7 +15,8 @@ from pathlib import Path
 from eth_abi import decode, encode
 
 from pricefeed.chain.multicall import Call, Fn
-from pricefeed.chain.v3math import Bitmap, V3Pool, WordNotLoaded, swap_exact_input
+from pricefeed.chain.v3.pool import V3Pool, swap_exact_input
+from pricefeed.chain.v3.tick_bitmap import Bitmap, WordNotLoaded
 
 SLOT0 = Fn("slot0()", ["uint160", "int24", "uint16", "uint16", "uint16", "uint8", "bool"])
 LIQUIDITY = Fn("liquidity()", ["uint128"])

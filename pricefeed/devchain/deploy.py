@@ -118,54 +118,66 @@ fees = [500, 3000, 10000]
 
 
 def deploy(url: str) -> Deployment:
+    """Uniswap V2 and V3, the test tokens and the pools of POOLS, deployed on a fresh anvil at
+    `url` by its first account, which is also given ample balances."""
     w3 = Web3(Web3.HTTPProvider(url))
-    me = w3.eth.accounts[0]
-    ours = ensure_contracts()
+    d = _deploy_uniswap(w3, url, w3.eth.accounts[0])
+    _deploy_tokens(w3, d)
+    fund(w3, d, d.deployer)
+    for spec in POOLS:
+        d.pools.append((spec, _add_pool(w3, d, spec)))
+    return d
 
-    def new(artifact: Artifact, *args):
-        tx = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor(*args)
-        receipt = w3.eth.wait_for_transaction_receipt(tx.transact({"from": me}))
-        return w3.eth.contract(address=receipt.contractAddress, abi=artifact.abi)
 
-    multicall = new(ours["Aggregator"])
-    weth = new(uniswap_artifact("WETH9"))
-    v2_factory = new(uniswap_artifact("UniswapV2Factory"), me)
-    v2_router = new(uniswap_artifact("UniswapV2Router02"), v2_factory.address, weth.address)
-    v3_factory = new(uniswap_artifact("UniswapV3Factory"))
-    npm = new(
-        uniswap_artifact("NonfungiblePositionManager"),
-        v3_factory.address,
-        weth.address,
-        "0x0000000000000000000000000000000000000000",  # token URI descriptor: unused here
-    )
-    swap_router = new(uniswap_artifact("SwapRouter"), v3_factory.address, weth.address)
-    quoter = new(uniswap_artifact("QuoterV2"), v3_factory.address, weth.address)
+def _deploy_uniswap(w3: Web3, url: str, me: str) -> Deployment:
+    """Our multicall, WETH, and Uniswap's factories, routers, position manager and QuoterV2.
+    Deployed in this order, so that their addresses (and the tokens' after them) never change."""
 
-    d = Deployment(
+    def new(name: str, *args) -> str:
+        return _new(w3, me, uniswap_artifact(name), *args).address
+
+    multicall = _new(w3, me, ensure_contracts()["Aggregator"]).address
+    weth = new("WETH9")
+    v2_factory = new("UniswapV2Factory", me)
+    v2_router = new("UniswapV2Router02", v2_factory, weth)
+    v3_factory = new("UniswapV3Factory")
+    no_descriptor = "0x0000000000000000000000000000000000000000"  # token URIs: unused here
+    return Deployment(
         url=url,
         deployer=me,
-        multicall=multicall.address,
-        weth=weth.address,
-        v2_factory=v2_factory.address,
-        v2_router=v2_router.address,
-        v3_factory=v3_factory.address,
-        position_manager=npm.address,
-        swap_router=swap_router.address,
-        quoter=quoter.address,
+        multicall=multicall,
+        weth=weth,
+        v2_factory=v2_factory,
+        v2_router=v2_router,
+        v3_factory=v3_factory,
+        position_manager=new("NonfungiblePositionManager", v3_factory, weth, no_descriptor),
+        swap_router=new("SwapRouter", v3_factory, weth),
+        quoter=new("QuoterV2", v3_factory, weth),
     )
-    contracts = {"WETH": weth}
+
+
+def _deploy_tokens(w3: Web3, d: Deployment) -> None:
+    """Deploy the test tokens of TOKENS and note them in `d` (WETH is Uniswap's own)."""
+    dev_token = ensure_contracts()["DevToken"]
     for t in TOKENS:
-        if t.symbol != "WETH":
-            contracts[t.symbol] = new(
-                ours["DevToken"], f"Devchain {t.symbol}", t.symbol, t.decimals
-            )
-        d.tokens[t.symbol] = contracts[t.symbol].address
+        if t.symbol == "WETH":
+            d.tokens[t.symbol] = d.weth
+        else:
+            name = f"Devchain {t.symbol}"
+            d.tokens[t.symbol] = _new(w3, d.deployer, dev_token, name, t.symbol, t.decimals).address
         d.decimals[t.symbol] = t.decimals
 
-    fund(w3, d, me, contracts)
-    for spec in POOLS:
-        d.pools.append((spec, _add_pool(w3, d, me, contracts, spec)))
-    return d
+
+def _new(w3: Web3, me: str, artifact: Artifact, *args):
+    """The contract of `artifact` deployed by `me`, once its transaction is mined."""
+    tx = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode).constructor(*args)
+    receipt = w3.eth.wait_for_transaction_receipt(tx.transact({"from": me}))
+    return w3.eth.contract(address=receipt.contractAddress, abi=artifact.abi)
+
+
+def _uniswap(w3: Web3, address: str, name: str):
+    """The deployed Uniswap contract `name` at `address`."""
+    return w3.eth.contract(address, abi=uniswap_artifact(name).abi)
 
 
 def fund(w3: Web3, d: Deployment, account: str, contracts: dict | None = None) -> None:
@@ -200,58 +212,68 @@ def seed_amounts(d: Deployment, spec: PoolSpec) -> tuple[int, int]:
     return math.floor(amount_a), math.floor(amount_b)
 
 
-def _add_pool(w3: Web3, d: Deployment, me: str, contracts: dict, spec: PoolSpec) -> str:
-    amount_a, amount_b = seed_amounts(d, spec)
-    a, b = d.tokens[spec.a], d.tokens[spec.b]
-    if spec.depth_usd == 0:
-        return _add_empty_pool(w3, d, me, spec)
+def _add_pool(w3: Web3, d: Deployment, spec: PoolSpec) -> str:
+    """The pool of `spec`, created and seeded (but left empty at depth 0): its address."""
     if spec.dex == "v2":
-        router = w3.eth.contract(d.v2_router, abi=uniswap_artifact("UniswapV2Router02").abi)
-        added = router.functions.addLiquidity(
+        return _add_v2_pool(w3, d, spec)
+    amount_a, amount_b = seed_amounts(d, spec)
+    (t0, amount0), (t1, amount1) = sorted(
+        [(d.tokens[spec.a], amount_a), (d.tokens[spec.b], amount_b)], key=lambda x: int(x[0], 16)
+    )
+    if spec.depth_usd == 0:
+        return _create_v3_pool(w3, d, t0, t1, spec.fee, 2**96)  # no liquidity
+    address = _create_v3_pool(w3, d, t0, t1, spec.fee, math.isqrt((amount1 << 192) // amount0))
+    _mint_positions(w3, d, spec, (t0, amount0), (t1, amount1))
+    return address
+
+
+def _add_v2_pool(w3: Web3, d: Deployment, spec: PoolSpec) -> str:
+    a, b, me = d.tokens[spec.a], d.tokens[spec.b], d.deployer
+    factory = _uniswap(w3, d.v2_factory, "UniswapV2Factory")
+    if spec.depth_usd == 0:
+        created = factory.functions.createPair(a, b).transact({"from": me})
+    else:
+        amount_a, amount_b = seed_amounts(d, spec)
+        router = _uniswap(w3, d.v2_router, "UniswapV2Router02")
+        created = router.functions.addLiquidity(
             a, b, amount_a, amount_b, 0, 0, me, DEADLINE
         ).transact({"from": me})
-        w3.eth.wait_for_transaction_receipt(added)
-        factory = w3.eth.contract(d.v2_factory, abi=uniswap_artifact("UniswapV2Factory").abi)
-        return factory.functions.getPair(a, b).call()
+    w3.eth.wait_for_transaction_receipt(created)
+    return factory.functions.getPair(a, b).call()
 
-    (t0, amount0), (t1, amount1) = sorted(
-        [(a, amount_a), (b, amount_b)], key=lambda x: int(x[0], 16)
-    )
-    factory = w3.eth.contract(d.v3_factory, abi=uniswap_artifact("UniswapV3Factory").abi)
+
+def _create_v3_pool(w3: Web3, d: Deployment, t0: str, t1: str, fee: int, sqrt_price: int) -> str:
+    """A new V3 pool initialized at `sqrt_price` (Q64.96), with no position yet."""
+    factory = _uniswap(w3, d.v3_factory, "UniswapV3Factory")
     # anvil answers a transaction before its block is mined: wait for the ones read next
     w3.eth.wait_for_transaction_receipt(
-        factory.functions.createPool(t0, t1, spec.fee).transact({"from": me})
+        factory.functions.createPool(t0, t1, fee).transact({"from": d.deployer})
     )
-    pool_address = factory.functions.getPool(t0, t1, spec.fee).call()
-    pool = w3.eth.contract(pool_address, abi=uniswap_artifact("UniswapV3Pool").abi)
+    address = factory.functions.getPool(t0, t1, fee).call()
+    pool = _uniswap(w3, address, "UniswapV3Pool")
     w3.eth.wait_for_transaction_receipt(
-        pool.functions.initialize(math.isqrt((amount1 << 192) // amount0)).transact({"from": me})
+        pool.functions.initialize(sqrt_price).transact({"from": d.deployer})
     )
+    return address
 
-    npm = w3.eth.contract(
-        d.position_manager, abi=uniswap_artifact("NonfungiblePositionManager").abi
-    )
+
+def _mint_positions(
+    w3: Web3, d: Deployment, spec: PoolSpec, seed0: tuple[str, int], seed1: tuple[str, int]
+) -> None:
+    """Mint the positions of `v3_layout` around the seed price, each with its share of both
+    seeds (token, amount; in the pool's token order)."""
+    (t0, amount0), (t1, amount1) = seed0, seed1
+    npm = _uniswap(w3, d.position_manager, "NonfungiblePositionManager")
     tick = math.floor(math.log(amount1 / amount0, 1.0001))
     layout = v3_layout(tick, TICK_SPACING[spec.fee], spec.concentrated)
     if spec.beside:
         layout = [(lo, hi, share) for lo, hi, share in layout if not lo <= tick < hi]
     for lower, upper, share in layout:
         # one-sided ranges take only the token they hold; the other amount is left unspent
-        params = (
-            t0,
-            t1,
-            spec.fee,
-            lower,
-            upper,
-            amount0 * share // 100,
-            amount1 * share // 100,
-            0,
-            0,
-            me,
-            DEADLINE,
-        )
-        npm.functions.mint(params).transact({"from": me})
-    return pool_address
+        desired = (amount0 * share // 100, amount1 * share // 100)
+        # MintParams: the pool's key, the range, amounts desired and at least, owner, deadline
+        params = (t0, t1, spec.fee, lower, upper, *desired, 0, 0, d.deployer, DEADLINE)
+        npm.functions.mint(params).transact({"from": d.deployer})
 
 
 def v3_layout(tick: int, spacing: int, concentrated: bool) -> list[tuple[int, int, int]]:
@@ -270,22 +292,3 @@ def v3_layout(tick: int, spacing: int, concentrated: bool) -> list[tuple[int, in
     if concentrated:  # a deep narrow position, as the busiest pools hold
         layout.append((snap(tick - 500), snap(tick + 500), 100))
     return layout
-
-
-def _add_empty_pool(w3: Web3, d: Deployment, me: str, spec: PoolSpec) -> str:
-    a, b = d.tokens[spec.a], d.tokens[spec.b]
-    if spec.dex == "v2":
-        factory = w3.eth.contract(d.v2_factory, abi=uniswap_artifact("UniswapV2Factory").abi)
-        w3.eth.wait_for_transaction_receipt(
-            factory.functions.createPair(a, b).transact({"from": me})
-        )
-        return factory.functions.getPair(a, b).call()
-    factory = w3.eth.contract(d.v3_factory, abi=uniswap_artifact("UniswapV3Factory").abi)
-    w3.eth.wait_for_transaction_receipt(
-        factory.functions.createPool(a, b, spec.fee).transact({"from": me})
-    )
-    address = factory.functions.getPool(a, b, spec.fee).call()
-    pool = w3.eth.contract(address, abi=uniswap_artifact("UniswapV3Pool").abi)
-    initialized = pool.functions.initialize(2**96).transact({"from": me})  # no liquidity
-    w3.eth.wait_for_transaction_receipt(initialized)
-    return address

@@ -23,9 +23,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from pricefeed.chain.dexes import Pool
+from pricefeed.chain.pool_state_json import state_from_json, state_to_json
 from pricefeed.chain.quoter import Quote
 from pricefeed.chain.rpc import Block
-from pricefeed.chain.state import ChainState, Restored, state_from_json, state_to_json
+from pricefeed.chain.state import ChainState, Restored
 from pricefeed.errors import StoreUnavailable
 from pricefeed.model import PairKey, QuoteKey
 from pricefeed.resources import resource
