@@ -26,7 +26,8 @@ from pricefeed.web import admin, api, dashboard, http, monitor
 from pricefeed.web.auth import Auth, admin_token, server_secret
 from pricefeed.web.bodies import JsonRequest
 from pricefeed.web.docs import OfflineSwagger
-from pricefeed.web.status import ALERT_EVERY, SAMPLE_EVERY, Sampler, Services
+from pricefeed.web.sampler import ALERT_EVERY, SAMPLE_EVERY, Sampler
+from pricefeed.web.status import Services
 from pricefeed.wiring import build
 
 log = logging.getLogger(__name__)

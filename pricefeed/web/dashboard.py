@@ -31,7 +31,8 @@ from pricefeed.serving.feed import Feed
 from pricefeed.serving.tiers import validate
 from pricefeed.web.auth import Auth, TooManyAttempts
 from pricefeed.web.charts import overview_charts, price_chart
-from pricefeed.web.status import Services, metrics_json, pairs_view, rpc_view, state_view
+from pricefeed.web.pairs import pairs_view
+from pricefeed.web.status import Services, metrics_json, rpc_view, state_view
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
