@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import on_app
 
-from pricefeed.web.status import Sampler
+from pricefeed.web.sampler import Sampler
 
 
 async def test_chart_samples_are_written_to_the_store(service):

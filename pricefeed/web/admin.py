@@ -18,7 +18,7 @@ from pricefeed.serving.tiers import Tier, validate
 from pricefeed.web import examples as ex
 from pricefeed.web.api import ADMIN_ERRORS, ADMIN_SECURITY, Chain, TokenIn, TokenOut
 from pricefeed.web.auth import Auth
-from pricefeed.web.status import pairs_view
+from pricefeed.web.pairs import pairs_view
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,10 @@ from litestar.openapi import ResponseSpec
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from pricefeed.jobs.queue import RefreshQueue
 from pricefeed.web import examples as ex
 from pricefeed.web.admin import admin_guard
+from pricefeed.web.alerts import Alerts
 from pricefeed.web.api import errors
 from pricefeed.web.status import Services, health_json, metrics_json, rpc_view, state_view
 
@@ -107,77 +109,107 @@ class LiveCollector:
         self.s = services
 
     def collect(self):
-        queue = GaugeMetricFamily("pricefeed_queue_jobs", "refresh jobs", labels=["state"])
-        queue.add_metric(["active"], self.s.queue.active)
-        queue.add_metric(["waiting"], self.s.queue.waiting())
-        yield queue
-        outcomes = CounterMetricFamily(
-            "pricefeed_queue_outcomes", "finished refresh jobs", labels=["outcome"]
-        )
-        for outcome in ("completed", "failed", "expired"):
-            outcomes.add_metric([outcome], self.s.queue.outcomes[outcome])
-        yield outcomes
-        requests = CounterMetricFamily(
-            "pricefeed_rpc_requests", "JSON-RPC requests", labels=["chain", "endpoint"]
-        )
-        failures = CounterMetricFamily(
-            "pricefeed_rpc_failures", "failed JSON-RPC requests", labels=["chain", "endpoint"]
-        )
-        breaker = GaugeMetricFamily(
-            "pricefeed_breaker_open",
-            "1 when the breaker is not closed",
-            labels=["chain", "endpoint", "state"],
-        )
-        dex_calls = CounterMetricFamily(
-            "pricefeed_dex_calls", "calls inside multicalls", labels=["chain", "dex"]
-        )
-        dex_errors = CounterMetricFamily(
-            "pricefeed_dex_errors", "reverted calls inside multicalls", labels=["chain", "dex"]
-        )
-        spent = CounterMetricFamily(
-            "pricefeed_rpc_budget_spent",
-            "requests let through by the endpoint's rate limit, by priority",
-            labels=["chain", "endpoint", "priority"],
-        )
-        waiting = GaugeMetricFamily(
-            "pricefeed_rpc_budget_waiting",
-            "requests waiting for the endpoint's rate limit, by priority",
-            labels=["chain", "endpoint", "priority"],
-        )
-        full = CounterMetricFamily(
-            "pricefeed_rpc_budget_full_seconds",
-            "time with requests waiting for the endpoint's rate limit",
-            labels=["chain", "endpoint"],
-        )
-        rate = GaugeMetricFamily(
-            "pricefeed_rpc_budget_rate",
-            "the endpoint's rate limit, requests per second",
-            labels=["chain", "endpoint"],
-        )
         # the figures of /metrics' "rpc", rendered for Prometheus: one place computes them
-        for chain, figures in rpc_view(self.s.engine).items():
-            for e in figures["endpoints"]:
-                at = [chain, e["url"]]
-                budget = e["budget"]
-                for priority, count in budget["waiting"].items():
-                    spent.add_metric([*at, priority], budget["spent"][priority])
-                    waiting.add_metric([*at, priority], count)
-                full.add_metric(at, budget["fullSeconds"])
-                rate.add_metric(at, budget["ratePerSecond"])
-                requests.add_metric(at, e["requests"])
-                failures.add_metric(at, e["failures"])
-                breaker.add_metric([*at, e["state"]], 0 if e["state"] == "closed" else 1)
-            for dex, counts in figures["dexes"].items():
-                dex_calls.add_metric([chain, dex], counts["calls"])
-                dex_errors.add_metric([chain, dex], counts["errors"])
-        yield from (requests, failures, breaker, dex_calls, dex_errors, spent, waiting, full, rate)
+        rpc = rpc_view(self.s.engine)
+        yield from _queue_families(self.s.queue)
+        yield from _endpoint_families(rpc)
+        yield from _dex_families(rpc)
+        yield from _budget_families(rpc)
         yield from _state_families(self.s)
-        firing = GaugeMetricFamily(
-            "pricefeed_alert_active", "1 while an alert is active", labels=["alert"]
-        )
-        for name in self.s.alerts.active:
-            firing.add_metric([name], 1)
-        yield firing
+        yield _alert_family(self.s.alerts)
+
+
+def _queue_families(queue: RefreshQueue):
+    """Refresh jobs running and waiting, and how the finished ones ended."""
+    jobs = GaugeMetricFamily("pricefeed_queue_jobs", "refresh jobs", labels=["state"])
+    jobs.add_metric(["active"], queue.active)
+    jobs.add_metric(["waiting"], queue.waiting())
+    outcomes = CounterMetricFamily(
+        "pricefeed_queue_outcomes", "finished refresh jobs", labels=["outcome"]
+    )
+    for outcome in ("completed", "failed", "expired"):
+        outcomes.add_metric([outcome], queue.outcomes[outcome])
+    yield from (jobs, outcomes)
+
+
+def _endpoint_families(rpc: dict):
+    """Per RPC endpoint: requests, failures, and whether its breaker lets requests through."""
+    labels = ["chain", "endpoint"]
+    requests = CounterMetricFamily("pricefeed_rpc_requests", "JSON-RPC requests", labels=labels)
+    failures = CounterMetricFamily(
+        "pricefeed_rpc_failures", "failed JSON-RPC requests", labels=labels
+    )
+    breaker = GaugeMetricFamily(
+        "pricefeed_breaker_open", "1 when the breaker is not closed", labels=[*labels, "state"]
+    )
+    for chain, e in _endpoints(rpc):
+        requests.add_metric([chain, e["url"]], e["requests"])
+        failures.add_metric([chain, e["url"]], e["failures"])
+        breaker.add_metric([chain, e["url"], e["state"]], 0 if e["state"] == "closed" else 1)
+    yield from (requests, failures, breaker)
+
+
+def _dex_families(rpc: dict):
+    """Per chain and DEX: the calls inside multicalls, and how many reverted."""
+    labels = ["chain", "dex"]
+    calls = CounterMetricFamily("pricefeed_dex_calls", "calls inside multicalls", labels=labels)
+    errors = CounterMetricFamily(
+        "pricefeed_dex_errors", "reverted calls inside multicalls", labels=labels
+    )
+    for chain, figures in rpc.items():
+        for dex, counts in figures["dexes"].items():
+            calls.add_metric([chain, dex], counts["calls"])
+            errors.add_metric([chain, dex], counts["errors"])
+    yield from (calls, errors)
+
+
+def _budget_families(rpc: dict):
+    """Per RPC endpoint, its rate limit as a budget: spent and waiting by priority, time full."""
+    labels = ["chain", "endpoint"]
+    spent = CounterMetricFamily(
+        "pricefeed_rpc_budget_spent",
+        "requests let through by the endpoint's rate limit, by priority",
+        labels=[*labels, "priority"],
+    )
+    waiting = GaugeMetricFamily(
+        "pricefeed_rpc_budget_waiting",
+        "requests waiting for the endpoint's rate limit, by priority",
+        labels=[*labels, "priority"],
+    )
+    full = CounterMetricFamily(
+        "pricefeed_rpc_budget_full_seconds",
+        "time with requests waiting for the endpoint's rate limit",
+        labels=labels,
+    )
+    rate = GaugeMetricFamily(
+        "pricefeed_rpc_budget_rate",
+        "the endpoint's rate limit, requests per second",
+        labels=labels,
+    )
+    for chain, e in _endpoints(rpc):
+        at, budget = [chain, e["url"]], e["budget"]
+        for priority, count in budget["waiting"].items():
+            spent.add_metric([*at, priority], budget["spent"][priority])
+            waiting.add_metric([*at, priority], count)
+        full.add_metric(at, budget["fullSeconds"])
+        rate.add_metric(at, budget["ratePerSecond"])
+    yield from (spent, waiting, full, rate)
+
+
+def _endpoints(rpc: dict):
+    """(chain, endpoint figures) for every endpoint in `rpc_view`."""
+    for chain, figures in rpc.items():
+        for endpoint in figures["endpoints"]:
+            yield chain, endpoint
+
+
+def _alert_family(alerts: Alerts) -> GaugeMetricFamily:
+    firing = GaugeMetricFamily(
+        "pricefeed_alert_active", "1 while an alert is active", labels=["alert"]
+    )
+    for name in alerts.active:
+        firing.add_metric([name], 1)
+    return firing
 
 
 def _state_families(s: Services):

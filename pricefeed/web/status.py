@@ -1,12 +1,12 @@
-"""What operators see, built once: the /metrics JSON, health, and the samples behind charts.
+"""What operators see, built once: the /metrics JSON and health, from the running parts.
 
-The dashboard renders these same dictionaries; nothing here is computed twice.
+The dashboard and the Prometheus collector render these same dictionaries, and `sampler` keeps
+some of their figures for charts; nothing here is computed twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import time
 from collections import Counter
@@ -14,22 +14,13 @@ from dataclasses import dataclass, field
 
 from pricefeed.chain.engine import QuoteEngine
 from pricefeed.chain.follower import Followers
-from pricefeed.chain.quoter import Quote, QuoteRequest
 from pricefeed.chain.rpc.budget import PRIORITIES, Budget
-from pricefeed.errors import PricefeedError
 from pricefeed.jobs.background import Background
 from pricefeed.jobs.queue import RefreshQueue
 from pricefeed.metrics import WINDOW, Metrics, percentiles, recent
-from pricefeed.model import PairKey
 from pricefeed.serving.feed import Feed
-from pricefeed.serving.tiers import decayed
 from pricefeed.store import Store
 from pricefeed.web.alerts import Alerts
-
-log = logging.getLogger(__name__)
-ALERT_EVERY = 5.0  # seconds between alert evaluations
-SAMPLE_EVERY = 10.0  # seconds between chart samples
-RETENTION = 7 * 24 * 3600.0  # seconds of chart history kept
 
 
 @dataclass
@@ -215,13 +206,7 @@ async def metrics_json(s: Services, now: float | None = None) -> dict:
 async def health_json(s: Services) -> tuple[dict, bool]:
     """Health of each part; the service is healthy when the store answers, the consumer (if in
     this process) runs, and no chain in use has lost every endpoint."""
-    try:
-        await s.store.ping()
-        database = "ok"
-    except Exception as e:
-        database = f"error: {e}"
-    if database == "ok" and s.store.write_error is not None:
-        database = f"writes failing since {s.store.write_error[0]:.0f}: {s.store.write_error[1]}"
+    database = await _database_health(s.store)
     used = s.engine.quoters()
     chains = {
         c.name: {
@@ -254,133 +239,18 @@ async def health_json(s: Services) -> tuple[dict, bool]:
     return body, ok
 
 
+async def _database_health(store: Store) -> str:
+    """`ok`, or why not: the store does not answer, or its writes fail."""
+    try:
+        await store.ping()
+    except Exception as e:
+        return f"error: {e}"
+    if store.write_error is not None:
+        return f"writes failing since {store.write_error[0]:.0f}: {store.write_error[1]}"
+    return "ok"
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])
     return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
-
-
-class Sampler:
-    """Writes a few figures every SAMPLE_EVERY seconds, so charts have history after restarts."""
-
-    def __init__(self, services: Services):
-        self.s = services
-        self._last: dict[str, float] = {}
-        self._pruned_at = 0.0
-
-    async def sample(self, now: float | None = None) -> None:
-        now = time.time() if now is None else now
-        snap = await metrics_json(self.s, now)
-        values: dict[tuple[str, str], float] = {}
-        for q, v in snap["latencyMs"].items():
-            values[("latency_ms", q)] = v
-        for tier, t in snap["tiers"].items():
-            if t["hitRate"] is not None:
-                values[("hit_rate", tier)] = t["hitRate"]
-            if t["servedAgeMs"]["avg"] is not None:
-                values[("served_age_ms", tier)] = t["servedAgeMs"]["avg"]
-        values[("queue_waiting", "")] = snap["queueStats"]["waiting"]
-        values[("queue_done_per_min", "")] = self._per_minute(
-            "queue_done", snap["queueStats"]["completed"], now
-        )
-        for chain, r in snap["rpc"].items():
-            values[("rpc_calls_per_min", chain)] = self._per_minute(f"rpc:{chain}", r["calls"], now)
-            values[("rpc_errors_per_min", chain)] = self._per_minute(
-                f"err:{chain}", r["errors"], now
-            )
-            for dex, d in r["dexes"].items():
-                label = f"{chain}/{dex}"
-                values[("dex_calls_per_min", label)] = self._per_minute(
-                    f"dex:{label}", d["calls"], now
-                )
-                values[("dex_errors_per_min", label)] = self._per_minute(
-                    f"dexerr:{label}", d["errors"], now
-                )
-        await self.s.store.add_samples(now, values)
-        if now - self._pruned_at > 3600:
-            self._pruned_at = now
-            await self.s.store.prune_samples(now - RETENTION)
-
-    async def alerts(self) -> None:
-        """The background job between samples: the alerts evaluated (`metrics_json` does)."""
-        await metrics_json(self.s)
-
-    def _per_minute(self, name: str, total: float, now: float) -> float:
-        previous = self._last.get(name), self._last.get(name + "@")
-        self._last[name], self._last[name + "@"] = total, now
-        if previous[0] is None or previous[1] is None or now <= previous[1]:
-            return 0.0
-        return round((total - previous[0]) * 60 / (now - previous[1]), 3)
-
-
-PAIR_ORDERS = {
-    "popularity": lambda r: -r["popularity"],
-    "tier": lambda r: (r["tier"], -r["popularity"]),
-    "pair": lambda r: (r["chain"], r["pair"]),
-    "age": lambda r: r["ageMs"] if r["ageMs"] is not None else float("inf"),
-    "hits": lambda r: -r["hits"],
-}
-
-
-async def pairs_view(
-    feed: Feed, search: str = "", sort: str = "popularity", limit: int = 50, offset: int = 0
-) -> dict:
-    """Pairs for operators: tier, pin, popularity, hits/misses, last price and its age. Reads
-    only: the store's rows with what this process counted since its last flush added on. The
-    page's followed pairs show their held state as it is now (sorting is by what was stored:
-    quoting every pair for one page would cost a quote computation per pair)."""
-    if sort not in PAIR_ORDERS:
-        raise PricefeedError(f"sort must be one of {', '.join(PAIR_ORDERS)}, got {sort!r}")
-    now = feed.clock()
-    latest = await feed.store.latest_quotes()
-    stored = {
-        PairKey(p["chain"], p["token_in"], p["token_out"]): p for p in await feed.store.pairs()
-    }
-    counted = dict(feed.demand.pairs.items())
-    rows, lasts = [], {}
-    for key in stored.keys() | counted.keys():
-        row, pending = stored.get(key), counted.get(key)
-        symbols = (row["symbol_in"], row["symbol_out"]) if row else pending.symbols
-        name = f"{symbols[0]}/{symbols[1]}"
-        if search and search.lower() not in f"{key.chain} {name}".lower():
-            continue
-        last = lasts[key] = latest.get(row["id"]) if row else None
-        score, score_at = (pending.score, pending.score_at) if pending else (0.0, now)
-        if pending is None or (row and row["score_at"] > pending.score_at):
-            score, score_at = row["score"], row["score_at"]
-        rows.append(
-            {
-                "chain": key.chain,
-                "pair": name,
-                "tokenIn": key.token_in,
-                "tokenOut": key.token_out,
-                "tier": feed.tier(key).tier,
-                "pinned": bool(row) and row["pinned_tier"] is not None,
-                "popularity": round(decayed(score, score_at, now, feed.settings.half_life), 3),
-                "hits": (row["hits"] + row["stale"] if row else 0)
-                + (pending.hits + pending.stale if pending else 0),
-                "misses": (row["misses"] if row else 0) + (pending.misses if pending else 0),
-                "lastPrice": last.quote.price if last else None,
-                "lastAmount": f"{last.quote.amount_in} {symbols[0]}" if last else None,
-                "ageMs": int((now - last.fetched_at) * 1000) if last else None,
-            }
-        )
-    rows.sort(key=PAIR_ORDERS[sort])
-    page = rows[offset : offset + limit]
-    for r in page:
-        last = lasts[PairKey(r["chain"], r["tokenIn"], r["tokenOut"])]
-        if last and (live := _from_held_state(feed, last.quote)):
-            price, at = live  # followed every block: as the state is now, not as stored
-            r["lastPrice"], r["ageMs"] = price, int((now - at) * 1000)
-    return {"total": len(rows), "offset": offset, "limit": limit, "pairs": page}
-
-
-def _from_held_state(feed: Feed, quote: Quote) -> tuple[str, float] | None:
-    """The price of the stored quote's amount from the held state, and when that state was
-    last seen at the head; None where the pair's pools are not held (no I/O either way)."""
-    state = feed.engine.held(quote.chain)
-    if state is None or state.head is None:
-        return None
-    request = QuoteRequest(quote.token_in, quote.token_out, quote.amount_in_raw)
-    answer = state.quote_held(request, observed=False)  # a view: no shadow check for it
-    return (answer.price, state.confirmed_at) if isinstance(answer, Quote) else None
