@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pricefeed.chain.dexes import Hop, Pool
 from pricefeed.chain.dexes.uniswap_v2 import GET_RESERVES, UniswapV2, amount_out
 from pricefeed.chain.pools import Found, sort_pair
-from pricefeed.chain.quoter import Quote, Quoter, QuoteRequest
+from pricefeed.chain.quoter import Quoter
 from pricefeed.chain.rpc import Block
 from pricefeed.chain.rpc.endpoint import CallError
 from pricefeed.chain.v3math import Bitmap, MathError, V3Pool, WordNotLoaded, swap_exact_input
@@ -30,6 +30,7 @@ from pricefeed.chain.v3state import (
     read_v3_pools_at_once,
 )
 from pricefeed.errors import PricefeedError, UpstreamUnavailable
+from pricefeed.model import Quote, QuoteRequest
 
 if TYPE_CHECKING:
     from pricefeed.chain.shadow import Shadow

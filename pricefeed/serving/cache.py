@@ -6,7 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from pricefeed.chain.quoter import Quote
+from pricefeed.model import Quote
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -23,7 +23,6 @@ from cachetools import LRUCache, TTLCache
 
 from pricefeed.chain.chains import Chain
 from pricefeed.chain.engine import QuoteEngine
-from pricefeed.chain.quoter import Quote, QuoteRequest
 from pricefeed.config import CacheSettings
 from pricefeed.errors import (
     LookupLimit,
@@ -34,7 +33,7 @@ from pricefeed.errors import (
     UpstreamUnavailable,
 )
 from pricefeed.metrics import Metrics
-from pricefeed.model import PairKey, QuoteKey
+from pricefeed.model import PairKey, Quote, QuoteKey, QuoteRequest
 from pricefeed.serving.cache import LRU, Entry
 from pricefeed.serving.demand import DemandTracker
 from pricefeed.serving.fetcher import Fetcher

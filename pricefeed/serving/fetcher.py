@@ -14,8 +14,7 @@ import asyncio
 from collections.abc import Callable
 
 from pricefeed.chain.engine import QuoteEngine
-from pricefeed.chain.quoter import Quote, QuoteRequest
-from pricefeed.model import QuoteKey
+from pricefeed.model import Quote, QuoteKey, QuoteRequest
 
 
 class Fetcher:

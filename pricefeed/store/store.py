@@ -23,11 +23,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from pricefeed.chain.dexes import Pool
-from pricefeed.chain.quoter import Quote
 from pricefeed.chain.rpc import Block
 from pricefeed.chain.state import ChainState, Restored, state_from_json, state_to_json
 from pricefeed.errors import StoreUnavailable
-from pricefeed.model import PairKey, QuoteKey
+from pricefeed.model import PairKey, Quote, QuoteKey, decode_quote, encode_quote
 from pricefeed.resources import resource
 from pricefeed.serving.tiers import DEFAULT_TIERS, Tier
 from pricefeed.store.schema import (
@@ -286,7 +285,7 @@ class Store:
                 {
                     "pair_id": ids[_pair_key(q)],
                     "amount_in": str(q.amount_in_raw),
-                    "body": msgspec.json.encode(q).decode(),
+                    "body": encode_quote(q).decode(),
                     "block_number": q.block_number,
                     "fetched_at": q.fetched_at.timestamp(),
                     "queued_until": None,
@@ -607,7 +606,7 @@ def _reason(e: DBAPIError) -> str:
 
 
 def _stored(row) -> StoredQuote:
-    return StoredQuote(msgspec.json.decode(row["body"], type=Quote), row["fetched_at"], row["tier"])
+    return StoredQuote(decode_quote(row["body"]), row["fetched_at"], row["tier"])
 
 
 def _pair_key(q: Quote) -> PairKey:

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 
 from pricefeed.chain.engine import QuoteEngine
 from pricefeed.chain.follower import Followers
-from pricefeed.chain.quoter import Quote, QuoteRequest
 from pricefeed.chain.rpc.budget import PRIORITIES, Budget
 from pricefeed.errors import PricefeedError
 from pricefeed.jobs.background import Background
 from pricefeed.jobs.queue import RefreshQueue
 from pricefeed.metrics import WINDOW, Metrics, percentiles, recent
-from pricefeed.model import PairKey
+from pricefeed.model import PairKey, Quote, QuoteRequest
 from pricefeed.serving.feed import Feed
 from pricefeed.serving.tiers import decayed
 from pricefeed.store import Store
