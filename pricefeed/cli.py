@@ -11,9 +11,11 @@ import threading
 from pathlib import Path
 
 import click
+import msgspec
 
 from pricefeed.config import ConfigError, describe_settings, load_settings
 from pricefeed.errors import PricefeedError
+from pricefeed.model import QuoteBody
 
 
 def _settings():
@@ -121,7 +123,7 @@ def quote(
     except PricefeedError as e:
         raise click.ClickException(f"{e.code}: {e.message}") from None
     if as_json:
-        click.echo(json.dumps(q.to_json(), indent=2))
+        click.echo(json.dumps(msgspec.to_builtins(QuoteBody.of(q)), indent=2))
         return
     click.echo(
         f"{q.amount_in} {q.token_in.symbol} -> {q.amount_out} {q.token_out.symbol}  on {q.chain} ({q.chain_id})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import cycle, islice
 
-from pricefeed.chain.quoter import Quote
+from pricefeed.model import Quote
 
 PAIRS = [("WETH", "USDC"), ("USDC", "WETH"), ("WBTC", "DAI"), ("LINK", "USDC"), ("USDC", "UNI")]
 AMOUNTS = ["1", "2.5", "10", "0.75", "40", "3", "0.125"]  # co-prime with PAIRS: 35 distinct

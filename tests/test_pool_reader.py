@@ -12,9 +12,9 @@ from oracle import PAIRS
 from web3 import Web3
 
 from pricefeed.chain.engine import QuoteEngine
-from pricefeed.chain.quoter import Quote
 from pricefeed.chain.v3state import load_words_of, read_v3_pools, read_v3_pools_at_once
 from pricefeed.devchain.build import ensure_contracts
+from pricefeed.model import Quote
 
 COMMITTED = Path(__file__).parents[1] / "pricefeed" / "chain" / "pool_reader.json"
 

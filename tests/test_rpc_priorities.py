@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from pricefeed.chain.engine import QuoteEngine
-from pricefeed.chain.quoter import QuoteRequest
 from pricefeed.chain.rpc import RpcPool
 from pricefeed.chain.rpc.budget import CHECK, FOLLOW, LOAD, PRIORITIES, Budget, spending
 from pricefeed.config import RpcSettings
+from pricefeed.model import QuoteRequest
 from pricefeed.web import alerts
 
 

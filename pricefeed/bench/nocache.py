@@ -16,6 +16,7 @@ import click
 import msgspec
 
 from pricefeed.errors import PricefeedError
+from pricefeed.model import QuoteBody
 
 CONFIG = "PRICEFEED_BENCH_NOCACHE_CONFIG"
 
@@ -52,7 +53,7 @@ async def quote(engine, scope) -> tuple[int, dict]:
         q = await engine.quote(parts[1], parts[2], parts[3], amount)
     except PricefeedError as e:
         return e.status, {"error": {"code": e.code, "message": e.message}}
-    return 200, q.to_json() | {"cache": "none"}
+    return 200, msgspec.to_builtins(QuoteBody.of(q)) | {"cache": "none"}
 
 
 @click.command()

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import re
 
-import msgspec
 from cachetools import LRUCache
 from eth_utils import to_checksum_address
 
 from pricefeed.config import ChainSettings, Settings
 from pricefeed.errors import BadAddress, UnknownChain, UnknownToken
+from pricefeed.model import Token
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 MAX_REF_CHARS = 64  # longest chain name or token symbol a request may name
-
-
-class Token(msgspec.Struct, frozen=True):
-    symbol: str
-    address: str  # checksummed
-    decimals: int
-    name: str = ""
 
 
 class Chain:

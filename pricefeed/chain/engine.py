@@ -11,15 +11,16 @@ from typing import Protocol
 from cachetools import TTLCache
 
 from pricefeed.amounts import parse_amount
-from pricefeed.chain.chains import Chain, Chains, Token
+from pricefeed.chain.chains import Chain, Chains
 from pricefeed.chain.follower import Follower
-from pricefeed.chain.quoter import Quote, Quoter, QuoteRequest
+from pricefeed.chain.quoter import Quoter
 from pricefeed.chain.rpc import RpcPool
 from pricefeed.chain.shadow import Shadow
 from pricefeed.chain.state import ChainState, Restored
 from pricefeed.chain.tokens import fetch_tokens
 from pricefeed.config import Settings
 from pricefeed.errors import LookupLimit, PricefeedError, UnknownToken, UpstreamUnavailable
+from pricefeed.model import Quote, QuoteRequest, Token
 
 log = logging.getLogger(__name__)
 

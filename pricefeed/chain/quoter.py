@@ -16,54 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import msgspec
-
 from pricefeed.amounts import format_price, format_units
-from pricefeed.chain.chains import Chain, Token
+from pricefeed.chain.chains import Chain
 from pricefeed.chain.dexes import Hop, Venue, make_venue
 from pricefeed.chain.multicall import Call, decode_aggregate3, encode_aggregate3
 from pricefeed.chain.pools import Found, PoolBook
 from pricefeed.chain.rpc import Block, RpcPool
 from pricefeed.errors import NoRoute, PricefeedError
-
-
-class RouteHop(msgspec.Struct, kw_only=True, rename="camel"):
-    dex: str
-    kind: str
-    pool: str
-    fee: int | None
-    token_in: str
-    token_out: str
-
-
-class Quote(msgspec.Struct, kw_only=True, rename="camel"):
-    chain: str
-    chain_id: int
-    token_in: Token
-    token_out: Token
-    amount_in: str
-    amount_in_raw: int
-    amount_out: str
-    amount_out_raw: int
-    price: str  # tokenOut per tokenIn, for this amount
-    route: list[RouteHop]
-    block_number: int
-    block_hash: str
-    fetched_at: datetime
-
-    def to_json(self) -> dict:
-        """Builtins for JSON: raw amounts as strings, since JSON readers lose big integers."""
-        data = msgspec.to_builtins(self)
-        data["amountInRaw"] = str(self.amount_in_raw)
-        data["amountOutRaw"] = str(self.amount_out_raw)
-        return data
-
-
-@dataclass(frozen=True)
-class QuoteRequest:
-    token_in: Token
-    token_out: Token
-    amount_in: int  # raw units
+from pricefeed.model import Quote, QuoteRequest, RouteHop
 
 
 @dataclass

@@ -13,9 +13,10 @@ from pricefeed.chain.dexes import Pool
 from pricefeed.chain.dexes.uniswap_v2 import GET_RESERVES, UniswapV2, amount_out
 from pricefeed.chain.dexes.uniswap_v3 import QUOTE_SINGLE, UniswapV3
 from pricefeed.chain.multicall import Fn
-from pricefeed.chain.quoter import Quote, Quoter, QuoteRequest
+from pricefeed.chain.quoter import Quoter
 from pricefeed.chain.rpc.budget import CHECK, spending
 from pricefeed.errors import PricefeedError
+from pricefeed.model import Quote, QuoteRequest
 
 log = logging.getLogger(__name__)
 GET_AMOUNTS_OUT = Fn("getAmountsOut(uint256,address[])", ["uint256[]"], gas=40_000)

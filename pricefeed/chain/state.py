@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 from pricefeed.chain.dexes import Hop, Pool
 from pricefeed.chain.pool_states import Best, PoolStates, Reserves, v2_fees
 from pricefeed.chain.pools import Found, sort_pair
-from pricefeed.chain.quoter import Quote, Quoter, QuoteRequest
+from pricefeed.chain.quoter import Quoter
 from pricefeed.chain.rpc import Block
 from pricefeed.chain.v3.pool import V3Pool
 from pricefeed.chain.v3.tick_bitmap import WordNotLoaded
 from pricefeed.errors import PricefeedError, UpstreamUnavailable
+from pricefeed.model import Quote, QuoteRequest
 
 if TYPE_CHECKING:
     from pricefeed.chain.shadow import Shadow

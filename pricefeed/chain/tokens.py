@@ -8,10 +8,10 @@ import unicodedata
 from eth_abi.exceptions import DecodingError
 from eth_utils import to_checksum_address
 
-from pricefeed.chain.chains import Token
 from pricefeed.chain.multicall import Fn
 from pricefeed.chain.pools import RunCalls
 from pricefeed.errors import UnknownToken
+from pricefeed.model import Token
 
 DECIMALS = Fn("decimals()", ["uint8"])
 SYMBOL = Fn("symbol()", ["string"])

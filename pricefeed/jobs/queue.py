@@ -23,7 +23,7 @@ from pricefeed.config import QueueSettings
 from pricefeed.jobs.embedded_consumer import EmbeddedConsumer
 from pricefeed.model import QuoteKey
 from pricefeed.store import Store
-from pricefeed.store.store import low_on_disk
+from pricefeed.store.database import low_on_disk
 
 log = logging.getLogger(__name__)
 Runner = Callable[[list[QuoteKey], float], int]

@@ -7,8 +7,7 @@ from typing import NamedTuple
 import msgspec
 
 from pricefeed.chain.chains import Chain
-from pricefeed.chain.quoter import Quote, QuoteRequest
-from pricefeed.model import QuoteKey
+from pricefeed.model import Quote, QuoteKey, QuoteRequest
 from pricefeed.serving.memo import Entry
 from pricefeed.serving.tiers import Tier
 

@@ -22,7 +22,6 @@ from cachetools import TTLCache
 
 from pricefeed.chain.chains import Chain
 from pricefeed.chain.engine import QuoteEngine
-from pricefeed.chain.quoter import Quote
 from pricefeed.config import CacheSettings
 from pricefeed.errors import (
     LookupLimit,
@@ -32,7 +31,7 @@ from pricefeed.errors import (
     UpstreamUnavailable,
 )
 from pricefeed.metrics import Metrics
-from pricefeed.model import PairKey, QuoteKey
+from pricefeed.model import PairKey, Quote, QuoteKey
 from pricefeed.serving.answers import Asked, Served, request_key
 from pricefeed.serving.demand import DemandTracker
 from pricefeed.serving.fetcher import Fetcher

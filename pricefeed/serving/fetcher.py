@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from pricefeed.chain.quoter import Quote, QuoteRequest
 from pricefeed.chain.state import ChainState
-from pricefeed.model import QuoteKey
+from pricefeed.model import Quote, QuoteKey, QuoteRequest
 
 Group = tuple[ChainState, bool]
 

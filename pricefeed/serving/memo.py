@@ -13,11 +13,10 @@ from typing import Generic, TypeVar
 import msgspec
 from cachetools import LRUCache
 
-from pricefeed.chain.quoter import Quote, QuoteRequest
 from pricefeed.chain.state import ChainState
 from pricefeed.config import CacheSettings
 from pricefeed.errors import PricefeedError, StoreUnavailable
-from pricefeed.model import QuoteKey
+from pricefeed.model import Quote, QuoteKey, QuoteRequest
 from pricefeed.serving.tiers import Tier
 from pricefeed.store import Store
 

@@ -14,9 +14,9 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from pricefeed.chain.chains import Chain
-from pricefeed.chain.quoter import QuoteRequest
 from pricefeed.config import ServerSettings
 from pricefeed.errors import LookupLimit, OverQuota, RpcBudget
+from pricefeed.model import QuoteRequest
 
 
 class Quotas:

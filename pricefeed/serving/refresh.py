@@ -10,9 +10,8 @@ from collections.abc import Callable
 from cachetools import LRUCache
 
 from pricefeed.chain.engine import QuoteEngine
-from pricefeed.chain.quoter import Quote, QuoteRequest
 from pricefeed.errors import PricefeedError, UpstreamUnavailable
-from pricefeed.model import PairKey, QuoteKey
+from pricefeed.model import PairKey, Quote, QuoteKey, QuoteRequest
 from pricefeed.serving.demand import DemandTracker
 from pricefeed.serving.fetcher import Fetcher
 from pricefeed.serving.memo import Memo

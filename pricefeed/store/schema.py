@@ -43,7 +43,7 @@ quotes = Table(
     Column("id", Integer, primary_key=True),
     Column("pair_id", Integer, ForeignKey("pairs.id", ondelete="CASCADE"), nullable=False),
     Column("amount_in", String, nullable=False),  # raw units as a decimal string: > 64 bits
-    Column("body", Text, nullable=False),  # the Quote as JSON
+    Column("body", Text, nullable=False),  # the quote's wire form (model.QuoteBody) as JSON
     Column("block_number", Integer, nullable=False),
     Column("fetched_at", Float, nullable=False),
     Column("requested_at", Float),

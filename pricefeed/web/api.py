@@ -13,35 +13,11 @@ from litestar.params import Body, Parameter
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp
 
-from pricefeed.chain.quoter import Quote, RouteHop
 from pricefeed.errors import BatchTooLarge, ErrorBody, PricefeedError
+from pricefeed.model import QuoteBody, encode_quote
 from pricefeed.serving.answers import Served
 from pricefeed.serving.feed import Feed
 from pricefeed.web import examples as ex
-
-
-class TokenInfo(msgspec.Struct):
-    symbol: str
-    address: str
-    decimals: int
-
-
-class QuoteBody(msgspec.Struct, rename="camel", kw_only=True):
-    """The fields of a Price that are the same in every answer of one held quote."""
-
-    chain: str
-    chain_id: int
-    token_in: TokenInfo
-    token_out: TokenInfo
-    amount_in: str
-    amount_in_raw: str
-    amount_out: str
-    amount_out_raw: str
-    price: str
-    route: list[RouteHop]
-    block_number: int
-    block_hash: str
-    fetched_at: str  # ISO 8601, UTC
 
 
 class Price(QuoteBody, rename="camel", omit_defaults=True, kw_only=True):
@@ -103,7 +79,7 @@ ADMIN_ERRORS = errors(400, 401, 404, 413, 415, 422, 429, 503)
 
 
 def render(served: Served) -> Price:
-    return Price(**_quote_body(served.quote), **_serving(served))
+    return Price.of(served.quote, **_serving(served))
 
 
 def encode(served: Served) -> bytes:
@@ -112,7 +88,7 @@ def encode(served: Served) -> bytes:
     entry = served.entry
     head = entry.body if entry is not None and entry.quote is served.quote else None
     if head is None:
-        head = _encoder.encode(QuoteBody(**_quote_body(served.quote)))
+        head = encode_quote(served.quote)
         if entry is not None and entry.quote is served.quote:
             entry.body = head
     tail = _encoder.encode({_JSON_NAMES[k]: v for k, v in _serving(served).items()})
@@ -121,24 +97,6 @@ def encode(served: Served) -> bytes:
 
 _encoder = msgspec.json.Encoder()
 _JSON_NAMES = {f.name: f.encode_name for f in msgspec.structs.fields(Price)}
-
-
-def _quote_body(q: Quote) -> dict:
-    return {
-        "chain": q.chain,
-        "chain_id": q.chain_id,
-        "token_in": TokenInfo(q.token_in.symbol, q.token_in.address, q.token_in.decimals),
-        "token_out": TokenInfo(q.token_out.symbol, q.token_out.address, q.token_out.decimals),
-        "amount_in": q.amount_in,
-        "amount_in_raw": str(q.amount_in_raw),
-        "amount_out": q.amount_out,
-        "amount_out_raw": str(q.amount_out_raw),
-        "price": q.price,
-        "route": q.route,
-        "block_number": q.block_number,
-        "block_hash": q.block_hash,
-        "fetched_at": q.fetched_at.isoformat().replace("+00:00", "Z"),
-    }
 
 
 def _serving(served: Served) -> dict:

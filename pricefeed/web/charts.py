@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 import plotly.graph_objects as go
 
 from pricefeed.amounts import format_units
-from pricefeed.chain.chains import Token
-from pricefeed.model import PairKey
+from pricefeed.model import PairKey, Token
 from pricefeed.store import Store
 
 HOURS = 6  # how far back the overview charts look

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pricefeed.chain.quoter import Quote, QuoteRequest
 from pricefeed.errors import PricefeedError
-from pricefeed.model import PairKey
+from pricefeed.model import PairKey, Quote, QuoteRequest
 from pricefeed.serving.demand import PairDemand
 from pricefeed.serving.feed import Feed
 from pricefeed.serving.tiers import decayed
