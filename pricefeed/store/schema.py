@@ -109,5 +109,6 @@ pool_states = Table(
     Column("token0", String, nullable=False),
     Column("token1", String, nullable=False),
     Column("fee", Integer),
-    Column("state", Text),  # JSON (see pricefeed.chain.state); NULL where it could not be read
+    # JSON (see pricefeed.chain.pool_state_json); NULL where it could not be read
+    Column("state", Text),
 )
