@@ -225,10 +225,14 @@ class ServiceProcess:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Until it answers ready. The bound only stops a hung start: on a busy 2-core box the
+        imports alone have taken 18 s, and a start is never what a test measures."""
         try:
             wait_ready(self.url, self.proc, timeout)
         except NotReady as e:
+            self.proc.kill()  # a module's fixture that fails here never reaches its stop()
+            self.proc.wait()
             raise AssertionError(f"{self.command}: {e}: {self.log()[-2000:]}") from None
 
     def get(self, path: str) -> dict:
