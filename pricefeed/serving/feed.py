@@ -103,6 +103,9 @@ class Feed:
         # quotes computed from state since the last flush: written then, in one transaction, so
         # the store has each asked amount's latest quote (and price history) off the hot path
         self._unsaved: dict[QuoteKey, Quote] = {}
+        # held while a flush moves counts and quotes from memory to the store, where a reader
+        # of both (the pairs list) would find them in neither
+        self.flushing = asyncio.Lock()
         self._recorded: LRUCache[QuoteKey, float] = LRUCache(settings.l1_size)  # when
 
     async def start(self) -> None:
@@ -441,12 +444,13 @@ class Feed:
     async def flush(self) -> None:
         """Write the quotes computed from state, popularity and request counts; forget stale
         bookkeeping."""
-        unsaved, self._unsaved = self._unsaved, {}
-        try:
-            await self.store.save_quotes(list(unsaved.values()))
-        except StoreUnavailable as e:  # computed from state again when asked: nothing is lost
-            log.error("%d quotes from state not written: %s", len(unsaved), e)
-        await self.store.record_demand(self.demand.drain())
+        async with self.flushing:
+            unsaved, self._unsaved = self._unsaved, {}
+            try:
+                await self.store.save_quotes(list(unsaved.values()))
+            except StoreUnavailable as e:  # computed from state again when asked: none lost
+                log.error("%d quotes from state not written: %s", len(unsaved), e)
+            await self.store.record_demand(self.demand.drain())
         now = self.clock()
         for key in [k for k, until in self._queued.items() if until <= now]:
             del self._queued[key]
