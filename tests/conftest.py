@@ -256,7 +256,7 @@ class ServiceProcess:
         assert self.proc is not None
         self.proc.send_signal(signum)
         try:
-            return self.proc.wait(20)
+            return self.proc.wait(60)  # a graceful stop, not timed: a busy box stretches it
         finally:
             self.proc.kill()
 
