@@ -316,8 +316,13 @@ def deploy_unlisted_token(devchain, name: str = "Long Tail", symbol: str = "TAIL
         ).contractAddress,
         abi=art.abi,
     )
-    token.functions.mint(me, 10**18).transact({"from": me})
-    token.functions.approve(devchain.v2_router, 2**256 - 1).transact({"from": me})
+    # mined before the pool is added: its gas estimate runs on the latest block, and on an
+    # interval-mining chain the approval would still be pending there
+    for call in (
+        token.functions.mint(me, 10**18),
+        token.functions.approve(devchain.v2_router, 2**256 - 1),
+    ):
+        w3.eth.wait_for_transaction_receipt(call.transact({"from": me}))
     router = w3.eth.contract(devchain.v2_router, abi=uniswap_artifact("UniswapV2Router02").abi)
     added = router.functions.addLiquidity(
         token.address, devchain.tokens["WETH"], 1_000_000 * 10**9, 10 * 10**18, 0, 0, me, DEADLINE

@@ -36,17 +36,18 @@ async def test_the_devchain_command_runs_a_moving_market_and_stops_anvil(tmp_pat
         await _wait_for(config.exists, 180, log.read_text)  # a guard on a hung start only
         engine = QuoteEngine(load_settings(config, env={}))
         first = await _quotes(engine)
-        later = first
-        for _ in range(120):  # until three blocks later, counted in blocks, not seconds
-            if later[0].block_number >= first[0].block_number + 3:
-                break
+        later, changed = first, False
+        for _ in range(240):  # polls until a quote moves, or 30 blocks pass: blocks, not seconds
             await asyncio.sleep(1)
             later = await _quotes(engine)
-        changed = any(
-            a.amount_out_raw != b.amount_out_raw for a, b in zip(first, later, strict=True)
-        )
-        assert later[0].block_number >= first[0].block_number + 3
-        assert changed, "no quote moved in three blocks although the market swaps every block"
+            changed = any(
+                a.amount_out_raw != b.amount_out_raw for a, b in zip(first, later, strict=True)
+            )
+            if changed or later[0].block_number >= first[0].block_number + 30:
+                break
+        assert later[0].block_number > first[0].block_number
+        # swaps go to random pools, a few a block: some block soon moves one of these routes
+        assert changed, "no quote moved in 30 blocks although the market swaps every block"
         await engine.close()
     finally:
         devchain.terminate()
