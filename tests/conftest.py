@@ -225,10 +225,14 @@ class ServiceProcess:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Until it answers ready. The bound only stops a hung start: on a busy 2-core box the
+        imports alone have taken 18 s, and a start is never what a test measures."""
         try:
             wait_ready(self.url, self.proc, timeout)
         except NotReady as e:
+            self.proc.kill()  # a module's fixture that fails here never reaches its stop()
+            self.proc.wait()
             raise AssertionError(f"{self.command}: {e}: {self.log()[-2000:]}") from None
 
     def get(self, path: str) -> dict:
@@ -252,7 +256,7 @@ class ServiceProcess:
         assert self.proc is not None
         self.proc.send_signal(signum)
         try:
-            return self.proc.wait(20)
+            return self.proc.wait(60)  # a graceful stop, not timed: a busy box stretches it
         finally:
             self.proc.kill()
 
@@ -312,11 +316,13 @@ def deploy_unlisted_token(devchain, name: str = "Long Tail", symbol: str = "TAIL
         ).contractAddress,
         abi=art.abi,
     )
+    # mined before the pool is added: its gas estimate runs on the latest block, and on an
+    # interval-mining chain the approval would still be pending there
     for call in (
         token.functions.mint(me, 10**18),
         token.functions.approve(devchain.v2_router, 2**256 - 1),
     ):
-        w3.eth.wait_for_transaction_receipt(call.transact({"from": me}))  # mined before the next
+        w3.eth.wait_for_transaction_receipt(call.transact({"from": me}))
     router = w3.eth.contract(devchain.v2_router, abi=uniswap_artifact("UniswapV2Router02").abi)
     added = router.functions.addLiquidity(
         token.address, devchain.tokens["WETH"], 1_000_000 * 10**9, 10 * 10**18, 0, 0, me, DEADLINE

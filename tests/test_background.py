@@ -8,7 +8,8 @@ import asyncio
 from pricefeed.jobs.background import Background, Job
 
 
-async def until(condition, tries: int = 400) -> None:
+async def until(condition, tries: int = 2000) -> None:
+    """Until the condition holds; the bound (50 s of polls) only stops a hang."""
     for _ in range(tries):
         if condition():
             return

@@ -100,7 +100,7 @@ def test_run_serves_health(config_file):
         assert body["chains"]["devchain"]["chainId"] == 31337
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(60)  # a graceful stop; its speed is not what this test is about
 
 
 def _get_when_up(url: str, process: subprocess.Popen) -> dict:

@@ -53,7 +53,12 @@ def prepare(server: ServiceProcess) -> None:
             {"chain": "devchain", "tokenIn": a, "tokenOut": b, "tier": 1},
         )
         server.get(f"/price/devchain/{a}/{b}")
-    time.sleep(1.5)  # what was requested is flushed to the store
+    for _ in range(300):  # the flush job (every second) has written what was answered
+        with sqlite3.connect(server.data / "pricefeed.db") as db:
+            if db.execute("SELECT count(*) FROM quotes").fetchone()[0] >= len(PINNED):
+                return
+        time.sleep(0.2)
+    raise AssertionError("the answered quotes never reached the store")
 
 
 def kill_repeatedly(victim: ServiceProcess, load: Load, times: int = 3) -> None:
@@ -75,7 +80,9 @@ def check_nothing_lost(server: ServiceProcess, restarted_at: float) -> None:
     assert (tier1["refresh"], tier1["ttl"]) == (2.0, 4.0)
     pinned = {p["pair"] for p in call(server, "GET", "/admin/pairs")["pairs"] if p["pinned"]}
     assert pinned == {f"{a}/{b}" for a, b in PINNED}
-    deadline = restarted_at + TIER1["refresh"] + 4  # one period, a scheduler tick, a fetch
+    # resuming by itself is the behaviour, not its speed: a period, a scheduler tick and a
+    # fetch take seconds, a restarted process on a busy 2-core box many more
+    deadline = restarted_at + 120
     for a, b in PINNED:  # answered from the chain's state, followed again since the restart
         assert not _until_fresh(server, f"/price/devchain/{a}/{b}", deadline)["stale"]
     while True:  # and what is answered reaches the store (asked on, as under load)

@@ -50,3 +50,16 @@ async def test_the_json_api_needs_no_csrf_token(service):
             json={"pairs": [{"chain": "devchain", "tokenIn": "WETH", "tokenOut": "USDC"}]},
         )
     assert answer.status_code == 200
+
+
+async def test_a_fragment_asked_for_signed_out_sends_the_page_to_sign_in_and_back(service):
+    async with service() as client:
+        polled = await client.get(
+            "/dashboard/fragments/charts",
+            headers={"HX-Request": "true", "HX-Current-URL": "http://testserver.local/dashboard"},
+        )
+        plain = await client.get("/dashboard/pairs", follow_redirects=False)
+
+    # back to the page the poll came from after signing in, not to the bare fragment
+    assert polled.headers["HX-Redirect"] == "/dashboard/login?next=/dashboard"
+    assert plain.headers["location"] == "/dashboard/login?next=/dashboard/pairs"

@@ -33,19 +33,21 @@ async def test_the_devchain_command_runs_a_moving_market_and_stops_anvil(tmp_pat
     log = tmp_path / "devchain.log"
     devchain = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        await _wait_for(config.exists, 60, log.read_text)
+        await _wait_for(config.exists, 180, log.read_text)  # a guard on a hung start only
         engine = QuoteEngine(load_settings(config, env={}))
         first = await _quotes(engine)
-        changed = False
-        deadline = time.monotonic() + 20
-        while not changed and time.monotonic() < deadline:
+        later, changed = first, False
+        for _ in range(240):  # polls until a quote moves, or 30 blocks pass: blocks, not seconds
             await asyncio.sleep(1)
             later = await _quotes(engine)
             changed = any(
                 a.amount_out_raw != b.amount_out_raw for a, b in zip(first, later, strict=True)
             )
+            if changed or later[0].block_number >= first[0].block_number + 30:
+                break
         assert later[0].block_number > first[0].block_number
-        assert changed, "no quote moved although the market swaps every block"
+        # swaps go to random pools, a few a block: some block soon moves one of these routes
+        assert changed, "no quote moved in 30 blocks although the market swaps every block"
         await engine.close()
     finally:
         devchain.terminate()

@@ -56,7 +56,9 @@ async def test_a_separate_worker_runs_the_tiers_refresh_jobs(config_file, tmp_pa
     assert any(e["msg"].startswith("Executing pricefeed.jobs.queue.refresh") for e in worker_log)
 
 
-async def _until(fetch, done, timeout: float = 20.0):
+async def _until(fetch, done, timeout: float = 120.0):
+    """Until `done(fetch())`; the bound only stops a test that would hang: across two processes
+    on a busy 2-core box, seconds stretch."""
     deadline = time.monotonic() + timeout
     while True:
         answer = fetch()

@@ -4,6 +4,7 @@ addresses are read together and remembered, max_age has a floor, and each client
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 from conftest import ServiceProcess, deploy_unlisted_token
 
@@ -37,7 +38,9 @@ async def test_look_ups_are_capped_per_request_and_per_client(service, proxy):
 
     codes = [r["error"]["code"] for r in first]
     assert codes == ["unknown_token"] * 5 + ["lookup_limit"] * 15
-    assert [r["error"]["code"] for r in second].count("unknown_token") == 3  # 8 a minute
+    # 8 a minute, in a moving 60 s window (no minute boundary): the batches are one multicall
+    # apart, so the window holds both; the minute is the behaviour here, and generous
+    assert [r["error"]["code"] for r in second].count("unknown_token") == 3
     assert single.status_code == 429
     assert single.json()["error"]["code"] == "lookup_limit"
     assert int(single.headers["Retry-After"]) >= 1
@@ -50,6 +53,7 @@ async def test_a_batch_counts_each_item_against_the_client_limit(service):
         three = await client.post("/prices", json={"pairs": [pair] * 3})
         two = await client.post("/prices", json={"pairs": [pair] * 2})
 
+    # 10 a minute, in a moving 60 s window: three in-process requests fit in it with room
     assert (eight.status_code, three.status_code, two.status_code) == (200, 429, 200)
     assert three.json()["error"]["code"] == "rate_limited"
     assert int(three.headers["Retry-After"]) >= 1
@@ -88,18 +92,25 @@ def test_one_client_cannot_take_more_than_its_share_of_the_rpc_budget(
         PRICEFEED__SERVER__TRUSTED_PROXIES='["127.0.0.1"]',
     ).start()
     try:
-        new_pairs = [get(server, f"/price/devchain/{t}/WETH", "10.0.0.1") for t in tails]
+        # the four new pairs asked at once: their charges land together in the share's
+        # one-minute moving window, however long each pair's pools take to load on a busy box
+        # (asked one after another, three loads had to fit in the minute)
+        with ThreadPoolExecutor(len(tails)) as pool:
+            asked = pool.map(lambda t: get(server, f"/price/devchain/{t}/WETH", "10.0.0.1"), tails)
+            new_pairs = dict(zip(tails, asked, strict=True))
+        assert sorted(new_pairs.values()) == [200, 200, 429, 429]  # loading pools reads the chain
+        loaded = next(t for t, status in new_pairs.items() if status == 200)
+        refused = next(t for t, status in new_pairs.items() if status == 429)
         held = [
-            get(server, f"/price/devchain/{tails[0]}/WETH?amount={n}", "10.0.0.1")
+            get(server, f"/price/devchain/{loaded}/WETH?amount={n}", "10.0.0.1")
             for n in range(2, 42)
         ]
-        other = [get(server, f"/price/devchain/{tails[3]}/WETH", "10.0.0.2")] + [
-            get(server, f"/price/devchain/{tails[3]}/WETH?amount={n}", "10.0.0.2")
+        other = [get(server, f"/price/devchain/{refused}/WETH", "10.0.0.2")] + [
+            get(server, f"/price/devchain/{refused}/WETH?amount={n}", "10.0.0.2")
             for n in range(2, 6)
         ]
     finally:
         server.stop()
 
-    assert new_pairs == [200, 200, 429, 429]  # loading a pair's pools reads the chain
     assert held == [200] * 40  # other amounts of a held pair cost the chain nothing
     assert other == [200] * 5  # another client is still served

@@ -54,7 +54,9 @@ async def test_the_sample_keeps_to_its_rate_and_its_cap(engine):
     await capped.settle()
 
     assert none.checked == 0
-    assert capped.checked == 1  # one a second, however many were served
+    # one a second, however many were served: the cap is the behaviour, and the two calls
+    # above are back to back, far inside its second
+    assert capped.checked == 1
 
 
 async def test_health_and_metrics_show_the_shadow_figures(service):
@@ -63,7 +65,7 @@ async def test_health_and_metrics_show_the_shadow_figures(service):
             assert (
                 await c.get("/price/devchain/WETH/USDC", params={"amount": amount})
             ).status_code == 200
-        for _ in range(100):
+        for _ in range(600):  # the check runs in the background: until it has run once
             figures = (await c.get("/metrics")).json()["state"]["devchain"]
             if figures["shadow"]["checked"] >= 1:
                 break

@@ -12,7 +12,7 @@ async def test_configured_pairs_are_answered_from_state_from_their_first_request
     recorder = proxy()
     async with service([recorder.url], sections={"state": {"warm_start": True}}) as client:
         state = client.app.state.engine.state(client.app.state.engine.chains.get("devchain"))
-        for _ in range(400):
+        for _ in range(1200):  # a bound on a hang only: loading is counted, not timed
             if len(state.states.pools) == len(devchain.pools):
                 break
             await asyncio.sleep(0.05)

@@ -77,7 +77,7 @@ def test_the_installed_wheel_serves_from_any_directory(tmp_path):
         ]
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(20)
+        proc.wait(60)  # a graceful stop, not timed
 
     assert live == 200
     assert shipped == [200] * 5
@@ -111,7 +111,7 @@ def test_the_checkouts_app_py_is_an_asgi_entry(config_file, tmp_path):
         live = wait_until_live(f"http://127.0.0.1:{port}", proc)
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(20)
+        proc.wait(60)  # a graceful stop, not timed
 
     assert live == 200
     assert (tmp_path / "admin-token").exists()

@@ -28,7 +28,7 @@ async def test_without_eth_getlogs_pools_are_read_again_and_quotes_stay_exact(
         before = (await client.get(PRICE)).json()
         for _ in range(4):
             market.swap()
-        for _ in range(100):  # the follower moves to the swaps' blocks by reading, not by logs
+        for _ in range(600):  # the follower moves to the swaps' blocks by reading, not by logs
             after = (await client.get(PRICE)).json()
             if after["blockNumber"] > before["blockNumber"] + 3:
                 break
@@ -56,14 +56,14 @@ async def test_logs_are_asked_for_again_and_used_once_the_provider_has_them(
     async with service([upstream.url], sections={"state": state}) as client:
         await client.get(PRICE)
         follower = client.app.state.engine.followers()["devchain"]
-        for _ in range(100):  # new blocks: logs are asked for, refused, pools read instead
+        for _ in range(300):  # new blocks: logs are asked for, refused, pools read instead
             if follower.without_logs:
                 break
             market.swap()
             await asyncio.sleep(0.2)
         refused = follower.without_logs
         upstream.faults.no_logs = False  # an upgraded node, or a failover
-        for _ in range(100):
+        for _ in range(300):
             if not follower.without_logs and follower.logs > 0:
                 break
             market.swap()

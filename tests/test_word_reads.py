@@ -20,7 +20,10 @@ async def test_a_far_swap_reads_its_words_while_the_follower_fetches_logs(
     slow.reset_counts()
 
     async def far():
-        await asyncio.sleep(1.4)  # the follower has the head and is fetching the logs
+        for _ in range(3000):  # until the follower has the head and is fetching the logs
+            if slow.methods["eth_getLogs"]:
+                break
+            await asyncio.sleep(0.01)
         return await engine.quote("devchain", "WETH", "USDC", "2500", from_state=True)
 
     quote, _ = await asyncio.gather(far(), follower.step())

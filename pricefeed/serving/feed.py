@@ -85,6 +85,9 @@ class Feed:
         self._no_route: TTLCache[QuoteKey, str] = TTLCache(
             settings.no_route_size, NO_ROUTE_TTL, timer=lambda: self.clock()
         )
+        # held while a flush moves counts and quotes from memory to the store, where a reader
+        # of both (the pairs list) would find them in neither
+        self.flushing = asyncio.Lock()
 
     async def start(self) -> None:
         """Load tiers, pairs and the most wanted quotes from the store: a warm restart."""
@@ -304,8 +307,9 @@ class Feed:
     async def flush(self) -> None:
         """Write the quotes computed from state, popularity and request counts; forget stale
         bookkeeping."""
-        await self.memo.flush()
-        await self.store.record_demand(self.demand.drain())
+        async with self.flushing:
+            await self.memo.flush()
+            await self.store.record_demand(self.demand.drain())
         self.refreshes.expire()
         self._no_route.expire()
         if self.charges is not None:

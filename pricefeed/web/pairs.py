@@ -28,11 +28,12 @@ async def pairs_view(
     if sort not in PAIR_ORDERS:
         raise PricefeedError(f"sort must be one of {', '.join(PAIR_ORDERS)}, got {sort!r}")
     now = feed.clock()
-    latest = await feed.store.latest_quotes()
-    stored = {
-        PairKey(p["chain"], p["token_in"], p["token_out"]): p for p in await feed.store.pairs()
-    }
-    counted = dict(feed.demand.pairs.items())
+    async with feed.flushing:  # not midway, when the drained counts are not stored yet
+        latest = await feed.store.latest_quotes()
+        stored = {
+            PairKey(p["chain"], p["token_in"], p["token_out"]): p for p in await feed.store.pairs()
+        }
+        counted = dict(feed.demand.pairs.items())
     rows, lasts = [], {}
     for key in stored.keys() | counted.keys():
         row = stored.get(key)

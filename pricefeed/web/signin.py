@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -75,10 +75,10 @@ async def write_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 def sign_in_required(request: Request, _: SignInRequired) -> Response:
     if _session(request).get("admin"):  # over (signed out, expired, token changed): forget it
         request.clear_session()
-    target = "/dashboard/login?next=" + quote(request.url.path)
-    if request.headers.get("hx-request"):
-        return ClientRedirect(target)
-    return Redirect(target, status_code=303)
+    if request.headers.get("hx-request"):  # a fragment's poll or form: back to its page, not it
+        back = urlsplit(request.headers.get("hx-current-url", "")).path or "/dashboard"
+        return ClientRedirect("/dashboard/login?next=" + quote(back))
+    return Redirect("/dashboard/login?next=" + quote(request.url.path), status_code=303)
 
 
 def page(request: Request, template: str, **context: Any) -> Template:
