@@ -8,6 +8,9 @@ that fetch fails                -> the last known value, marked by its age; else
 
 The memo is the L1: a quote computed from state is kept under its key and reused while the
 state is at the same block and was confirmed the head at the same time.
+
+The module is a little over 300 lines because the rungs are one algorithm, read top to bottom;
+what is not a rung lives beside it (memo, refresh, fetcher, quotas, answers).
 """
 
 from __future__ import annotations
