@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 # one worker for the whole module, to start one server and one browser; no test depends on
 # another having run first on it (each waits for what it needs), so the module also passes
-# when loadgroup does not group, as under pytest 9.2 (pytest-xdist #1386)
+# when loadgroup does not group, as under pytest 9.2 (pytest-xdist #1386; pyproject keeps 9.1)
 pytestmark = pytest.mark.xdist_group("dashboard_browser")
 
 SECRET = ADMIN_TOKEN
