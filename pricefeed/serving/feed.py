@@ -130,8 +130,10 @@ class Feed:
         )
         misses = {}
         for (i, asked), found in zip(wanted.items(), cached, strict=True):
-            if isinstance(found, PricefeedError) or found[0] is not None:
-                results[i] = found if isinstance(found, PricefeedError) else found[0]
+            if isinstance(found, PricefeedError):
+                results[i] = found
+            elif found[0] is not None:
+                results[i] = found[0]
             elif await self._may_fetch(client, asked):  # fetches start now, to go together
                 misses[i] = self._fetch(asked, found[1], self.tier(asked.key.pair).ttl)
             else:

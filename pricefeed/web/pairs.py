@@ -36,12 +36,12 @@ async def pairs_view(
         counted = dict(feed.demand.pairs.items())
     rows, lasts = [], {}
     for key in stored.keys() | counted.keys():
-        row = stored.get(key)
-        last = latest.get(row["id"]) if row else None
-        line = _pair_line(feed, key, row, counted.get(key), last, now)
-        if search.lower() in f"{key.chain} {line['pair']}".lower():
-            rows.append(line)
-            lasts[key] = last
+        row, pending = stored.get(key), counted.get(key)
+        symbols = (row["symbol_in"], row["symbol_out"]) if row else pending.symbols
+        if search.lower() not in f"{key.chain} {symbols[0]}/{symbols[1]}".lower():
+            continue  # before any figure of it is worked out
+        last = lasts[key] = latest.get(row["id"]) if row else None
+        rows.append(_pair_line(feed, key, symbols, row, pending, last, now))
     rows.sort(key=PAIR_ORDERS[sort])
     page = rows[offset : offset + limit]
     for line in page:
@@ -55,13 +55,13 @@ async def pairs_view(
 def _pair_line(
     feed: Feed,
     key: PairKey,
+    symbols: tuple[str, str],
     row: dict | None,
     pending: PairDemand | None,
     last: StoredQuote | None,
     now: float,
 ) -> dict:
     """One pair as listed: its stored row (if any) with the counts since the last flush added."""
-    symbols = (row["symbol_in"], row["symbol_out"]) if row else pending.symbols
     return {
         "chain": key.chain,
         "pair": f"{symbols[0]}/{symbols[1]}",
